@@ -1,0 +1,94 @@
+import { STATUS_CODES } from 'node:http'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
+import type { LogLevel } from '../config.js'
+import { MetricStore } from '../store/metric-store.js'
+import { countRequests } from './request-counters.js'
+import { healthRoutes } from './routes/health.js'
+import { jobRoutes } from './routes/jobs.js'
+import { latencyRoutes } from './routes/latency.js'
+import { metricRoutes } from './routes/metrics.js'
+import { formatValidationErrors } from './validation-message.js'
+
+export interface AppOptions {
+  windowMs: number
+  maxSamples: number
+  maxMetrics: number
+  logLevel?: LogLevel
+  /** Where pino writes; defaults to stdout. */
+  logStream?: NodeJS.WritableStream
+  /** Monotonic clock in ms, for tests. */
+  now?: () => number
+}
+
+export const BODY_LIMIT = 1024 * 1024
+
+/**
+ * Builds the Fastify app with the contract's settings. Several Fastify defaults
+ * conflict with it and are changed here: ids run to 128 characters (maxParamLength
+ * is 100 by default), "123" must not pass as a number (Ajv coerces by default),
+ * unknown fields must be refused rather than stripped, and text/plain bodies are
+ * a 415 (a text parser is registered by default).
+ */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const level = options.logLevel ?? 'info'
+  const requestLogs = level === 'debug' || level === 'trace'
+  const store = new MetricStore(options)
+  const fastifyOptions: FastifyServerOptions = {
+    logger: { level, ...(options.logStream ? { stream: options.logStream } : {}) },
+    // pino's per-request logs halve throughput, so they come only with debug.
+    logController: new LogController({ disableRequestLogging: !requestLogs }),
+    // Without request logs, a per-request child logger is pure cost: share the root one.
+    ...(requestLogs ? {} : { childLoggerFactory: (logger) => logger }),
+    // Long enough that over-long ids reach the schema (400), not the router (404).
+    routerOptions: { maxParamLength: 2048 },
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: 30_000,
+    connectionTimeout: 120_000,
+    keepAliveTimeout: 65_000,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
+    schemaErrorFormatter: formatValidationErrors,
+  }
+  const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
+  app.decorate('store', store)
+  app.removeContentTypeParser('text/plain')
+  countRequests(app, store.service)
+  app.setErrorHandler(errorHandler)
+  app.register(healthRoutes)
+  app.register(metricRoutes, { store })
+  app.register(latencyRoutes, { store })
+  app.register(jobRoutes, { store })
+  return app
+}
+
+/**
+ * Fastify's error shape, {statusCode, code, error, message}. Client errors are
+ * logged at debug (a flood of bad requests must not become a flood of logs);
+ * anything else is a bug, logged at error and answered without internals.
+ */
+function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+  if (status >= 500) {
+    request.log.error({ err }, 'request failed')
+    return reply.code(500).send({ statusCode: 500, error: STATUS_CODES[500], message: 'Internal Server Error' })
+  }
+  request.log.debug({ err }, 'client error')
+  const message =
+    err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+      ? `content-type ${JSON.stringify(request.headers['content-type'])} is not supported: send the body as application/json`
+      : err.message
+  return reply.code(status).send({ statusCode: status, code: err.code, error: STATUS_CODES[status], message })
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: MetricStore
+  }
+}

@@ -1,0 +1,22 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error code the service answers with, in one place. Fastify's own codes
+ * (FST_ERR_VALIDATION, FST_ERR_CTP_*) cover malformed bodies, bad media types
+ * and oversize bodies; these cover the rest of the contract.
+ */
+export const MetricNotFoundError = createError<[string]>('LT_METRIC_NOT_FOUND', 'metric "%s" does not exist', 404)
+
+export const MetricLimitError = createError<[string, number]>(
+  'LT_METRIC_LIMIT',
+  'cannot create metric "%s": MAX_METRICS (%d) metrics already exist; existing ids keep working',
+  429,
+)
+
+export const BadQueryError = createError<[string]>('LT_BAD_QUERY', '%s', 400)
+
+export const MissingContentTypeError = createError(
+  'LT_MISSING_CONTENT_TYPE',
+  'a Content-Type header is required: send the body as application/json',
+  415,
+)

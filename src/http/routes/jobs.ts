@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { MetricStore } from '../../store/metric-store.js'
+import { requireContentType } from '../content-type.js'
+import { acquireMetric } from '../metric-lookup.js'
+import { ErrorResponse, MetricIdParams } from '../schemas/common.js'
+import { JobAccepted, JobBody } from '../schemas/jobs.js'
+
+export const jobRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
+  app.post(
+    '/metrics/:id/jobs',
+    {
+      onRequest: requireContentType,
+      schema: {
+        summary: 'Count job lifecycle events',
+        description: 'Creates the metric on first use. in_progress is max(0, started − completed − failed).',
+        params: MetricIdParams,
+        body: JobBody,
+        response: {
+          202: JobAccepted,
+          400: ErrorResponse,
+          413: ErrorResponse,
+          415: ErrorResponse,
+          429: ErrorResponse,
+        },
+      },
+    },
+    (request, reply) => {
+      const metric = acquireMetric(store, request.params.id)
+      const { event, count = 1 } = request.body
+      store.recordJob(metric, event, count)
+      reply.code(202).send({ accepted: count })
+    },
+  )
+}

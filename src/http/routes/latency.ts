@@ -1,0 +1,35 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { MetricStore } from '../../store/metric-store.js'
+import { requireContentType } from '../content-type.js'
+import { acquireMetric } from '../metric-lookup.js'
+import { ErrorResponse, MetricIdParams } from '../schemas/common.js'
+import { LatencyAccepted, LatencyBody } from '../schemas/latency.js'
+
+export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
+  app.post(
+    '/metrics/:id/latency',
+    {
+      onRequest: requireContentType,
+      schema: {
+        summary: 'Record one latency sample or a batch',
+        description: 'Creates the metric on first use. A batch is all-or-nothing: one bad value stores nothing.',
+        params: MetricIdParams,
+        body: LatencyBody,
+        response: {
+          202: LatencyAccepted,
+          400: ErrorResponse,
+          413: ErrorResponse,
+          415: ErrorResponse,
+          429: ErrorResponse,
+        },
+      },
+    },
+    (request, reply) => {
+      const metric = acquireMetric(store, request.params.id)
+      const latency = request.body.latency_ns
+      if (typeof latency === 'number') store.recordLatency(metric, latency)
+      else store.recordLatencies(metric, latency)
+      reply.code(202).send({ accepted: typeof latency === 'number' ? 1 : latency.length })
+    },
+  )
+}

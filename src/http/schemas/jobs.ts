@@ -1,0 +1,19 @@
+import { Type } from '@sinclair/typebox'
+import { JOB_EVENTS, type JobEvent } from '../../store/metric-store.js'
+
+export const MAX_JOB_COUNT = 1_000_000
+
+export const JobBody = Type.Object(
+  {
+    // A plain enum (not a union of literals) so a bad value reads "must be equal to one of the allowed values".
+    event: Type.Unsafe<JobEvent>({ type: 'string', enum: [...JOB_EVENTS], description: 'Job lifecycle event', examples: ['completed'] }),
+    count: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_JOB_COUNT, default: 1, description: 'How many such events (default 1)' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const JobAccepted = Type.Object({
+  accepted: Type.Integer({ description: 'Events counted', examples: [1] }),
+})

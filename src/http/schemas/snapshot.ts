@@ -1,0 +1,66 @@
+import { Type } from '@sinclair/typebox'
+import { NullableNumber } from './common.js'
+
+export const ReadQuery = Type.Object({
+  window_ms: Type.Optional(
+    Type.String({ description: 'Compute over the most recent W ms (1 <= W <= WINDOW_MS)', examples: ['10000'] }),
+  ),
+  quantiles: Type.Optional(
+    Type.String({ description: 'Extra quantiles, comma-separated, each 0 < q <= 1', examples: ['0.9,0.999'] }),
+  ),
+})
+
+export const JobCounts = Type.Object({
+  created: Type.Integer(),
+  started: Type.Integer(),
+  completed: Type.Integer(),
+  failed: Type.Integer(),
+  retried: Type.Integer(),
+  in_progress: Type.Integer({ description: 'max(0, started − completed − failed)' }),
+})
+
+export const MetricSnapshot = Type.Object(
+  {
+    id: Type.String(),
+    window_ms: Type.Integer(),
+    count: Type.Integer({ description: 'Samples in the window and still in the ring' }),
+    total: Type.Integer({ description: 'Samples recorded since the id was created' }),
+    min_ns: NullableNumber,
+    max_ns: NullableNumber,
+    mean_ns: NullableNumber,
+    p50_ns: NullableNumber,
+    p95_ns: NullableNumber,
+    p99_ns: NullableNumber,
+    quantiles: Type.Optional(Type.Record(Type.String(), NullableNumber)),
+    jobs: JobCounts,
+  },
+  {
+    examples: [
+      {
+        id: 'checkout', window_ms: 60000, count: 3, total: 10,
+        min_ns: 1200, max_ns: 98000, mean_ns: 33566.67, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
+        jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
+      },
+    ],
+  },
+)
+
+export const ServiceStatus = Type.Object({
+  uptime_s: Type.Number(),
+  metrics: Type.Integer({ description: 'Metric ids held now' }),
+  samples_total: Type.Integer({ description: 'Samples accepted since the process started' }),
+  requests: Type.Object({
+    total: Type.Integer(),
+    in_flight: Type.Integer(),
+    '2xx': Type.Integer(),
+    '3xx': Type.Integer(),
+    '4xx': Type.Integer(),
+    '5xx': Type.Integer(),
+  }),
+})
+
+export const AllMetrics = Type.Object({
+  window_ms: Type.Integer(),
+  metrics: Type.Array(MetricSnapshot),
+  service: ServiceStatus,
+})

@@ -1,0 +1,66 @@
+import { CounterBlock } from './counter-block.js'
+
+/** Cell layout of the service-wide counter block. */
+export const ServiceSlot = {
+  requestsTotal: 0,
+  inFlight: 1,
+  status1xx: 2,
+  status2xx: 3,
+  status3xx: 4,
+  status4xx: 5,
+  status5xx: 6,
+  samplesTotal: 7,
+} as const
+const WIDTH = 8
+
+export interface RequestCounts {
+  total: number
+  in_flight: number
+  '2xx': number
+  '3xx': number
+  '4xx': number
+  '5xx': number
+}
+
+/** The service's own counters: requests by status class, in-flight gauge, samples accepted. */
+export class ServiceCounters {
+  readonly block = CounterBlock.create(WIDTH)
+
+  requestStarted(): void {
+    this.block.increment(ServiceSlot.inFlight)
+  }
+
+  /** Counts a sent response by status class; 1xx and anything odd count in total only. */
+  requestFinished(statusCode: number): void {
+    const b = this.block
+    b.decrement(ServiceSlot.inFlight)
+    b.increment(ServiceSlot.requestsTotal)
+    const cls = (statusCode / 100) | 0
+    if (cls >= 1 && cls <= 5) b.increment(ServiceSlot.status1xx + cls - 1)
+  }
+
+  /** The client went away before its response was sent: no longer in flight, not counted as sent. */
+  requestAbandoned(): void {
+    this.block.decrement(ServiceSlot.inFlight)
+  }
+
+  samplesAccepted(n: number): void {
+    this.block.add(ServiceSlot.samplesTotal, n)
+  }
+
+  get samplesTotal(): number {
+    return this.block.get(ServiceSlot.samplesTotal)
+  }
+
+  requests(): RequestCounts {
+    const b = this.block
+    return {
+      total: b.get(ServiceSlot.requestsTotal),
+      in_flight: b.get(ServiceSlot.inFlight),
+      '2xx': b.get(ServiceSlot.status2xx),
+      '3xx': b.get(ServiceSlot.status3xx),
+      '4xx': b.get(ServiceSlot.status4xx),
+      '5xx': b.get(ServiceSlot.status5xx),
+    }
+  }
+}
