@@ -51,6 +51,31 @@ export class Metric {
   bucketCount(i: number): number {
     return this.counters.get(BUCKET_SLOT + i)
   }
+
+  /** Number of histogram buckets, +Inf included. */
+  get histogramBucketCount(): number {
+    return this.counters.width - BUCKET_SLOT
+  }
+
+  /** Puts back counters saved by an earlier process (see state-file.ts). */
+  restoreCounters(saved: SavedCounters): void {
+    const c = this.counters
+    c.set(TOTAL_SLOT, saved.total)
+    for (const event of JOB_EVENTS) c.set(JOB_SLOT[event], saved.jobs[event])
+    if (saved.buckets !== undefined) {
+      const n = Math.min(saved.buckets.length, this.histogramBucketCount)
+      for (let i = 0; i < n; i++) c.set(BUCKET_SLOT + i, saved.buckets[i])
+    }
+    this.sumNs = saved.sumNs
+  }
+}
+
+export interface SavedCounters {
+  total: number
+  sumNs: number
+  jobs: Readonly<Record<JobEvent, number>>
+  /** Non-cumulative bucket counts, +Inf last; left at zero when absent. */
+  buckets?: readonly number[]
 }
 
 export interface JobCounts {
@@ -158,6 +183,27 @@ export class MetricStore {
   clear(): void {
     for (const metric of this.metrics.values()) this.slab.release(metric.counters)
     this.metrics.clear()
+  }
+
+  /** Removes every metric with no write in the last idleTtlMs; returns how many. */
+  evictIdle(idleTtlMs: number): number {
+    const cutoff = this.now() - idleTtlMs
+    let evicted = 0
+    for (const metric of this.metrics.values()) {
+      if (metric.lastWriteAt <= cutoff) {
+        this.delete(metric.id)
+        evicted++
+      }
+    }
+    if (evicted > 0) this.service.metricsEvicted(evicted)
+    return evicted
+  }
+
+  /** Bytes held by every metric's sample ring. */
+  ringBytes(): number {
+    let bytes = 0
+    for (const metric of this.metrics.values()) bytes += metric.ring.byteLength
+    return bytes
   }
 
   /** Records one validated latency (integer ns, 1..2^53-1). */

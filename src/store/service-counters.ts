@@ -10,8 +10,9 @@ export const ServiceSlot = {
   status4xx: 5,
   status5xx: 6,
   samplesTotal: 7,
+  metricsEvicted: 8,
 } as const
-const WIDTH = 8
+const WIDTH = 9
 
 export interface RequestCounts {
   total: number
@@ -46,6 +47,14 @@ export class ServiceCounters {
 
   samplesAccepted(n: number): void {
     this.block.add(ServiceSlot.samplesTotal, n)
+  }
+
+  metricsEvicted(n: number): void {
+    this.block.add(ServiceSlot.metricsEvicted, n)
+  }
+
+  get evictedTotal(): number {
+    return this.block.get(ServiceSlot.metricsEvicted)
   }
 
   get samplesTotal(): number {
