@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, helpText, loadConfig } from './config.js'
+import { ConfigError, helpText, loadConfig, loggableConfig } from './config.js'
 import { buildApp } from './http/app.js'
+import { StatePersistence } from './store/state-persistence.js'
 
 /** How long in-flight requests get to finish on SIGTERM/SIGINT before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -20,16 +21,27 @@ async function main(): Promise<void> {
   }
   const { config } = parsed
   const app = buildApp(config)
+  const persistence =
+    config.stateFile === undefined
+      ? undefined
+      : new StatePersistence(app.store, config.stateFile, config.stateIntervalMs, app.log)
 
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an unexpected error')
     else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
     await app.close()
+    // After the last request, so every answered write is in the final save.
+    await persistence?.stop()
     app.log.info('stopped')
   })
 
+  await persistence?.load()
+  persistence?.start()
+  if (config.authToken === undefined) {
+    app.log.warn('AUTH_TOKEN is not set: every route is open to anyone who can reach this address')
+  }
   const address = await app.listen({ port: config.port, host: config.host })
-  app.log.info({ address, config }, `latency-tracker listening on ${address}`)
+  app.log.info({ address, config: loggableConfig(config) }, `latency-tracker listening on ${address}`)
 }
 
 main().catch((err: unknown) => {

@@ -1,15 +1,17 @@
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type Server } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import underPressure from '@fastify/under-pressure'
 import Fastify, {
   LogController,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
-  type FastifyServerOptions,
+  type FastifyHttpOptions,
 } from 'fastify'
 import type { LogLevel } from '../config.js'
 import { MetricStore } from '../store/metric-store.js'
+import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { countRequests } from './request-counters.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
@@ -17,11 +19,17 @@ import { latencyRoutes } from './routes/latency.js'
 import { metricRoutes } from './routes/metrics.js'
 import { formatValidationErrors } from './validation-message.js'
 
-export interface AppOptions {
+export interface AppOptions extends TokenOptions {
   windowMs: number
   maxSamples: number
   maxMetrics: number
   logLevel?: LogLevel
+  /** Remove metrics idle this long; 0 or unset: never. */
+  idleTtlMs?: number
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  /** 503 with Retry-After while event-loop delay is above this; 0 or unset: never. */
+  maxEventLoopDelayMs?: number
   /** Where pino writes; defaults to stdout. */
   logStream?: NodeJS.WritableStream
   /** Monotonic clock in ms, for tests. */
@@ -41,8 +49,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
   const store = new MetricStore(options)
-  const fastifyOptions: FastifyServerOptions = {
-    logger: { level, ...(options.logStream ? { stream: options.logStream } : {}) },
+  const fastifyOptions: FastifyHttpOptions<Server> = {
     // pino's per-request logs halve throughput, so they come only with debug.
     logController: new LogController({ disableRequestLogging: !requestLogs }),
     // Without request logs, a per-request child logger is pure cost: share the root one.
@@ -50,9 +57,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // Long enough that over-long ids reach the schema (400), not the router (404).
     routerOptions: { maxParamLength: 2048 },
     bodyLimit: BODY_LIMIT,
-    requestTimeout: 30_000,
+    // Slow clients: headers and whole requests that trickle in are cut off. Node
+    // enforces both only when it checks its connections, so check every second.
+    http: { headersTimeout: options.headersTimeoutMs ?? 10_000, connectionsCheckingInterval: 1_000 },
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     connectionTimeout: 120_000,
     keepAliveTimeout: 65_000,
+    logger: {
+      level,
+      // Tokens never reach the logs.
+      redact: { paths: ['req.headers.authorization'], censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
     schemaErrorFormatter: formatValidationErrors,
   }
@@ -60,12 +76,34 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
   countRequests(app, store.service)
+  app.register(underPressure, {
+    maxEventLoopDelay: options.maxEventLoopDelayMs ?? 0,
+    retryAfter: OVERLOAD_RETRY_AFTER_S,
+    sampleInterval: 250,
+  })
+  bearerAuth(app, options)
+  sweepIdleMetrics(app, store, options.idleTtlMs ?? 0)
   app.setErrorHandler(errorHandler)
-  app.register(healthRoutes)
+  app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
   app.register(metricRoutes, { store })
   app.register(latencyRoutes, { store })
   app.register(jobRoutes, { store })
   return app
+}
+
+/** Seconds an overloaded service asks clients to wait (Retry-After). */
+const OVERLOAD_RETRY_AFTER_S = 5
+
+/**
+ * Removes metrics with no write for idleTtlMs. The sweep runs every quarter of
+ * the TTL (at most once a minute, at least every 100 ms), so a metric goes at
+ * most that long after its TTL; the timer never keeps the process alive.
+ */
+function sweepIdleMetrics(app: FastifyInstance, store: MetricStore, idleTtlMs: number): void {
+  if (idleTtlMs <= 0) return
+  const every = Math.min(60_000, Math.max(100, Math.floor(idleTtlMs / 4)))
+  const timer = setInterval(() => store.evictIdle(idleTtlMs), every).unref()
+  app.addHook('onClose', async () => clearInterval(timer))
 }
 
 /**
@@ -74,8 +112,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
  * anything else is a bug, logged at error and answered without internals.
  */
 function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-  if (status >= 500) {
+  const code = err.statusCode
+  // 4xx are the client's; 503 is overload (under-pressure), said as such. Anything else is a bug.
+  const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500
+  if (status === 500) {
     request.log.error({ err }, 'request failed')
     return reply.code(500).send({ statusCode: 500, error: STATUS_CODES[500], message: 'Internal Server Error' })
   }

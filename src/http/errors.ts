@@ -20,3 +20,15 @@ export const MissingContentTypeError = createError(
   'a Content-Type header is required: send the body as application/json',
   415,
 )
+
+export const UnauthorizedError = createError<[string]>(
+  'LT_UNAUTHORIZED',
+  'bearer token %s: send Authorization: Bearer <token>',
+  401,
+)
+
+export const ForbiddenError = createError<[string]>(
+  'LT_FORBIDDEN',
+  'the read-only token cannot be used for %s: writes and deletes need AUTH_TOKEN',
+  403,
+)

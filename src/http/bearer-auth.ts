@@ -1,0 +1,41 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { ForbiddenError, UnauthorizedError } from './errors.js'
+
+export interface TokenOptions {
+  authToken?: string
+  readToken?: string
+}
+
+/** Routes anyone may call: liveness must work without credentials. */
+const OPEN_ROUTES = new Set(['/healthz'])
+const READ_METHODS = new Set(['GET', 'HEAD'])
+const BEARER = /^Bearer +(\S+)$/i
+
+/**
+ * Bearer tokens: AUTH_TOKEN opens every route but /healthz; READ_TOKEN opens
+ * GET/HEAD only (a write with it is 403, not 401: the caller is known but not
+ * allowed). @fastify/bearer-auth has no read-only key nor a 401/403 split, so
+ * this is a small hook of our own. Tokens are compared as SHA-256 digests with
+ * timingSafeEqual: constant time, whatever their lengths.
+ */
+export function bearerAuth(app: FastifyInstance, options: TokenOptions): void {
+  if (options.authToken === undefined) return
+  const full = digest(options.authToken)
+  const read = options.readToken === undefined ? undefined : digest(options.readToken)
+  app.addHook('onRequest', (request, reply, done) => {
+    if (OPEN_ROUTES.has(request.routeOptions.url ?? '')) return done()
+    const match = BEARER.exec(request.headers.authorization ?? '')
+    const presented = match === null ? undefined : digest(match[1])
+    const isFull = presented !== undefined && timingSafeEqual(presented, full)
+    const isRead = presented !== undefined && read !== undefined && timingSafeEqual(presented, read)
+    if (isFull || (isRead && READ_METHODS.has(request.method))) return done()
+    if (isRead) return done(new ForbiddenError(request.method))
+    reply.header('www-authenticate', 'Bearer realm="latency-tracker"')
+    done(new UnauthorizedError(match === null ? 'missing' : 'not valid'))
+  })
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest()
+}
