@@ -85,7 +85,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   sweepIdleMetrics(app, store, options.idleTtlMs ?? 0)
   app.setErrorHandler(errorHandler)
   app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
-  app.register(metricRoutes, { store })
+  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0 })
   app.register(latencyRoutes, { store })
   app.register(jobRoutes, { store })
   return app

@@ -16,7 +16,10 @@ const SLICE_MS = 4
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
+export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number }> = async (
+  app,
+  { store, idleTtlMs },
+) => {
   const startedAt = performance.now()
 
   app.get(
@@ -48,6 +51,14 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = a
           uptime_s: (performance.now() - startedAt) / 1000,
           metrics: store.size,
           samples_total: store.service.samplesTotal,
+          evicted_total: store.service.evictedTotal,
+          ring_bytes: store.ringBytes(),
+          limits: {
+            window_ms: store.windowMs,
+            max_samples: store.maxSamples,
+            max_metrics: store.maxMetrics,
+            idle_ttl_ms: idleTtlMs,
+          },
           requests: store.service.requests(),
         },
       }

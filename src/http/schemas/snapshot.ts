@@ -49,6 +49,17 @@ export const ServiceStatus = Type.Object({
   uptime_s: Type.Number(),
   metrics: Type.Integer({ description: 'Metric ids held now' }),
   samples_total: Type.Integer({ description: 'Samples accepted since the process started' }),
+  evicted_total: Type.Integer({ description: 'Metrics removed by the idle sweep since the process started' }),
+  ring_bytes: Type.Integer({ description: 'Memory held by sample rings, in bytes' }),
+  limits: Type.Object(
+    {
+      window_ms: Type.Integer(),
+      max_samples: Type.Integer(),
+      max_metrics: Type.Integer(),
+      idle_ttl_ms: Type.Integer({ description: '0: idle metrics are kept' }),
+    },
+    { description: 'The configured limits' },
+  ),
   requests: Type.Object({
     total: Type.Integer(),
     in_flight: Type.Integer(),
