@@ -29,7 +29,16 @@ async function main(): Promise<void> {
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an unexpected error')
     else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    await app.close()
+    // server.close() closes only the keep-alive connections idle at that moment: one
+    // whose request was still in flight would stay open after its response until
+    // keepAliveTimeout (65 s), past the grace delay, and the process would exit 1.
+    // Close each connection as soon as it goes idle.
+    const closeIdle = setInterval(() => app.server.closeIdleConnections(), 50)
+    try {
+      await app.close()
+    } finally {
+      clearInterval(closeIdle)
+    }
     // After the last request, so every answered write is in the final save.
     await persistence?.stop()
     app.log.info('stopped')

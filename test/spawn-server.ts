@@ -15,6 +15,8 @@ export interface ServerProcess {
   output(): string
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** Resolves once the process has exited and all of its output has been read. */
+  closed(): Promise<void>
 }
 
 const running = new Set<ChildProcess>()
@@ -41,6 +43,10 @@ export async function spawnServer(env: Record<string, string> = {}, args: string
     running.delete(child)
     return code as number | null
   })
+  const closed = once(child, 'close').then(
+    () => undefined,
+    () => undefined,
+  )
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 10 s:\n${output}`)), 10_000)
     const check = () => {
@@ -65,5 +71,52 @@ export async function spawnServer(env: Record<string, string> = {}, args: string
       child.kill(signal)
       return exited
     },
+    closed: () => closed,
+  }
+}
+
+export interface ExitResult {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** True when the process had to be killed after timeoutMs. */
+  timedOut: boolean
+}
+
+/**
+ * Runs `node dist/main.js` (on 127.0.0.1 with PORT=0 unless env says otherwise)
+ * to completion and captures its output: for runs that must exit by themselves,
+ * such as --help or an invalid configuration. A process still running after
+ * timeoutMs is killed (timedOut: true), so a server that starts listening
+ * instead of exiting fails the test rather than hanging it.
+ */
+export async function runToExit(
+  env: Record<string, string> = {},
+  args: string[] = [],
+  timeoutMs = 10_000,
+): Promise<ExitResult> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, timeoutMs)
+  try {
+    // 'close' comes after 'exit' and after both pipes have ended: the output is complete.
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
+    return { code, signal, stdout, stderr, timedOut }
+  } finally {
+    clearTimeout(timer)
+    running.delete(child)
   }
 }
