@@ -124,7 +124,7 @@ function parseSetting(s: Setting, raw: string, source: string): number | string 
   switch (s.kind) {
     case 'integer': {
       if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${source} must be an integer, got "${raw}"`)
-      const n = Number(raw)
+      const n = Number(raw) + 0 // "+ 0" turns "-0" into 0
       if (n < s.min || n > s.max) {
         throw new ConfigError(`${source} must be between ${s.min} and ${s.max}, got ${raw}`)
       }
