@@ -147,9 +147,13 @@ export async function startServer(kind, script, env = {}, nodeArgs = []) {
   }
 }
 
-/** The built service, as `npm start` runs it. LOG_LEVEL=info: the port is in an info line. */
+/**
+ * The built service, as `npm start` runs it. LOG_LEVEL=info: the port is in an info line.
+ * BENCH_SERVICE_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ */
 export function startService(env = {}) {
-  return startServer('service', SERVICE_MAIN, { LOG_LEVEL: 'info', ...env })
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  return startServer('service', SERVICE_MAIN, { LOG_LEVEL: 'info', ...env }, nodeArgs)
 }
 
 export function startBaseline(env = {}) {
