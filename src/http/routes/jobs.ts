@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { requireContentType } from '../content-type.js'
 import { acquireMetric } from '../metric-lookup.js'
-import { ErrorResponse, MetricIdParams } from '../schemas/common.js'
+import {
+  BodyTooLargeResponse,
+  InvalidJobError,
+  MetricIdParams,
+  MetricLimitResponse,
+  UnsupportedMediaTypeResponse,
+} from '../schemas/common.js'
 import { JobAccepted, JobBody } from '../schemas/jobs.js'
 
 export const jobRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
@@ -17,10 +23,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = asyn
         body: JobBody,
         response: {
           202: JobAccepted,
-          400: ErrorResponse,
-          413: ErrorResponse,
-          415: ErrorResponse,
-          429: ErrorResponse,
+          400: InvalidJobError,
+          413: BodyTooLargeResponse,
+          415: UnsupportedMediaTypeResponse,
+          429: MetricLimitResponse,
         },
       },
     },

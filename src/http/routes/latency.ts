@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { requireContentType } from '../content-type.js'
 import { acquireMetric } from '../metric-lookup.js'
-import { ErrorResponse, MetricIdParams } from '../schemas/common.js'
+import {
+  BodyTooLargeResponse,
+  InvalidLatencyError,
+  MetricIdParams,
+  MetricLimitResponse,
+  UnsupportedMediaTypeResponse,
+} from '../schemas/common.js'
 import { LatencyAccepted, LatencyBody } from '../schemas/latency.js'
 
 export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
@@ -17,10 +23,10 @@ export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = 
         body: LatencyBody,
         response: {
           202: LatencyAccepted,
-          400: ErrorResponse,
-          413: ErrorResponse,
-          415: ErrorResponse,
-          429: ErrorResponse,
+          400: InvalidLatencyError,
+          413: BodyTooLargeResponse,
+          415: UnsupportedMediaTypeResponse,
+          429: MetricLimitResponse,
         },
       },
     },

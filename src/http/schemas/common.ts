@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import { Type } from '@sinclair/typebox'
 
 /** Metric ids: what fits in a URL path segment and a Prometheus label unescaped. */
@@ -25,4 +26,55 @@ export const ErrorResponse = Type.Object(
     message: Type.String({ examples: ['body/latency_ns must be >= 1'] }),
   },
   { description: 'Error' },
+)
+
+/**
+ * ErrorResponse with a one-line description and an example for one status, for
+ * the OpenAPI document (the serialized shape is the same for every status).
+ */
+export function errorResponse(statusCode: number, description: string, code: string, message: string) {
+  return {
+    ...ErrorResponse,
+    description,
+    examples: [{ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }],
+  }
+}
+
+export const InvalidIdError = errorResponse(
+  400,
+  'Invalid metric id (1–128 characters from A-Z a-z 0-9 _ . : -)',
+  'FST_ERR_VALIDATION',
+  'params/id must match pattern "^[A-Za-z0-9_.:-]{1,128}$"',
+)
+export const InvalidReadError = errorResponse(
+  400,
+  'Invalid id, window_ms, quantiles or format',
+  'LT_BAD_QUERY',
+  'window_ms must be an integer from 1 to 60000, got "0"',
+)
+export const InvalidLatencyError = errorResponse(
+  400,
+  'Invalid id or body: nothing was stored',
+  'FST_ERR_VALIDATION',
+  'body/latency_ns must be >= 1',
+)
+export const InvalidJobError = errorResponse(
+  400,
+  'Invalid id or body: nothing was counted',
+  'FST_ERR_VALIDATION',
+  'body/event must be equal to one of the allowed values: created, started, completed, failed, retried',
+)
+export const MetricNotFoundResponse = errorResponse(404, 'No metric with this id', 'LT_METRIC_NOT_FOUND', 'metric "checkout" does not exist')
+export const BodyTooLargeResponse = errorResponse(413, 'Body larger than 1 MiB', 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large')
+export const UnsupportedMediaTypeResponse = errorResponse(
+  415,
+  'Content-Type missing or not application/json',
+  'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+  'content-type "text/plain" is not supported: send the body as application/json',
+)
+export const MetricLimitResponse = errorResponse(
+  429,
+  'A new id would pass MAX_METRICS (existing ids keep working)',
+  'LT_METRIC_LIMIT',
+  'cannot create metric "checkout": MAX_METRICS (10000) metrics already exist; existing ids keep working',
 )

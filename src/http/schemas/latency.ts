@@ -15,9 +15,14 @@ export const LatencyBody = Type.Object(
       },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'Latency samples in nanoseconds: one value or a batch',
+    examples: [{ latency_ns: [1200, 1500, 98000] }, { latency_ns: 1500 }],
+  },
 )
 
-export const LatencyAccepted = Type.Object({
-  accepted: Type.Integer({ description: 'Samples stored', examples: [3] }),
-})
+export const LatencyAccepted = Type.Object(
+  { accepted: Type.Integer({ description: 'Samples stored', examples: [3] }) },
+  { description: 'Stored: the metric is created on first use', examples: [{ accepted: 3 }] },
+)

@@ -35,6 +35,7 @@ export const MetricSnapshot = Type.Object(
     jobs: JobCounts,
   },
   {
+    description: 'Statistics of the samples in the window (null when count is 0) and the job counters',
     examples: [
       {
         id: 'checkout', window_ms: 60000, count: 3, total: 10,
@@ -70,8 +71,30 @@ export const ServiceStatus = Type.Object({
   }),
 })
 
-export const AllMetrics = Type.Object({
-  window_ms: Type.Integer(),
-  metrics: Type.Array(MetricSnapshot),
-  service: ServiceStatus,
-})
+export const AllMetrics = Type.Object(
+  {
+    window_ms: Type.Integer(),
+    metrics: Type.Array(MetricSnapshot),
+    service: ServiceStatus,
+  },
+  {
+    description: 'Snapshots of every metric, sorted by id, and the service counters',
+    examples: [
+      {
+        window_ms: 60000,
+        metrics: [
+          {
+            id: 'checkout', window_ms: 60000, count: 3, total: 10,
+            min_ns: 1200, max_ns: 98000, mean_ns: 33566.67, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
+            jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
+          },
+        ],
+        service: {
+          uptime_s: 12.5, metrics: 1, samples_total: 10, evicted_total: 0, ring_bytes: 256,
+          limits: { window_ms: 60000, max_samples: 10000, max_metrics: 10000, idle_ttl_ms: 86400000 },
+          requests: { total: 14, in_flight: 1, '2xx': 12, '3xx': 0, '4xx': 2, '5xx': 0 },
+        },
+      },
+    ],
+  },
+)
