@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { DEFAULT_BUCKET_BOUNDS_NS } from './store/histogram-buckets.js'
 
 /**
  * Configuration from environment variables, each overridable by a command-line
@@ -23,6 +24,8 @@ export interface Config {
   requestTimeoutMs: number
   /** Answer 503 when event-loop delay exceeds this; 0 disables. */
   maxEventLoopDelayMs: number
+  /** Upper bounds of the latency histogram in seconds, strictly ascending (whole nanoseconds). */
+  histogramBuckets: readonly number[]
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -49,7 +52,21 @@ interface TextSetting {
   secret?: boolean
   help: string
 }
-type Setting = IntegerSetting | TextSetting
+interface BucketsSetting {
+  key: keyof Config
+  env: string
+  flag: string
+  kind: 'buckets'
+  default: readonly number[]
+  secret?: undefined
+  help: string
+}
+type Setting = IntegerSetting | TextSetting | BucketsSetting
+
+/** The default histogram bounds: 1, 2.5, 5 per decade from 1 µs to 50 s, then 60 s. */
+export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze(DEFAULT_BUCKET_BOUNDS_NS.map((ns) => ns / 1e9))
+/** Each bound is a counter per metric id and a series per id in Prometheus. */
+export const MAX_HISTOGRAM_BUCKETS = 200
 
 export const SETTINGS: readonly Setting[] = [
   { key: 'port', env: 'PORT', flag: 'port', kind: 'integer', min: 0, max: 65535, default: 8080, help: 'listen port (0 picks a free one)' },
@@ -66,6 +83,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'headersTimeoutMs', env: 'HEADERS_TIMEOUT_MS', flag: 'headers-timeout-ms', kind: 'integer', min: 100, max: 600_000, default: 10_000, help: 'close connections whose request headers take longer' },
   { key: 'requestTimeoutMs', env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'integer', min: 100, max: 3_600_000, default: 30_000, help: 'close connections whose whole request takes longer' },
   { key: 'maxEventLoopDelayMs', env: 'MAX_EVENT_LOOP_DELAY_MS', flag: 'max-event-loop-delay-ms', kind: 'integer', min: 0, max: 60_000, default: 1_000, help: 'answer 503 while event-loop delay is above this (0: never)' },
+  { key: 'histogramBuckets', env: 'HISTOGRAM_BUCKETS', flag: 'histogram-buckets', kind: 'buckets', default: DEFAULT_HISTOGRAM_BUCKETS, help: 'latency histogram bucket bounds in seconds, comma-separated, strictly ascending' },
 ]
 
 export class ConfigError extends Error {
@@ -85,7 +103,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     throw new ConfigError(`${(err as Error).message} (see --help)`)
   }
   if (flags.help === true) return { help: true }
-  const config: Record<string, number | string> = {}
+  const config: Record<string, number | string | readonly number[]> = {}
   for (const s of SETTINGS) {
     const flag = flags[s.flag]
     const raw = typeof flag === 'string' ? flag : env[s.env]
@@ -120,7 +138,7 @@ export function loggableConfig(config: Config): Record<string, unknown> {
   return out
 }
 
-function parseSetting(s: Setting, raw: string, source: string): number | string {
+function parseSetting(s: Setting, raw: string, source: string): number | string | readonly number[] {
   switch (s.kind) {
     case 'integer': {
       if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${source} must be an integer, got "${raw}"`)
@@ -138,7 +156,37 @@ function parseSetting(s: Setting, raw: string, source: string): number | string 
     case 'text':
       if (raw === '') throw new ConfigError(`${source} must not be empty`)
       return raw
+    case 'buckets':
+      return parseBuckets(raw, source)
   }
+}
+
+const SECONDS = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/**
+ * Histogram bounds: comma-separated seconds, rounded to whole nanoseconds (the
+ * unit samples are recorded in), 1 ns to 2^53-1 ns, strictly ascending after
+ * rounding. Returned in seconds, as ns / 1e9, so each prints as a clean `le` label.
+ */
+function parseBuckets(raw: string, source: string): readonly number[] {
+  if (raw === '') throw new ConfigError(`${source} must not be empty`)
+  const parts = raw.split(',').map((p) => p.trim())
+  if (parts.length > MAX_HISTOGRAM_BUCKETS) {
+    throw new ConfigError(`${source} takes at most ${MAX_HISTOGRAM_BUCKETS} bounds, got ${parts.length}`)
+  }
+  const ns: number[] = []
+  for (const part of parts) {
+    if (!SECONDS.test(part)) throw new ConfigError(`${source} must be comma-separated numbers of seconds, got "${part}"`)
+    const n = Math.round(Number(part) * 1e9)
+    if (!(n >= 1 && n <= Number.MAX_SAFE_INTEGER)) {
+      throw new ConfigError(`${source}: bound ${part} is out of range: it must be from 0.000000001 (1 ns) to 9007199.254740991 s`)
+    }
+    if (ns.length > 0 && n <= ns[ns.length - 1]) {
+      throw new ConfigError(`${source} must be strictly ascending (in whole nanoseconds), got ${parts[ns.length - 1]} then ${part}`)
+    }
+    ns.push(n)
+  }
+  return ns.map((n) => n / 1e9)
 }
 
 export function helpText(): string {

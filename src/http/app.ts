@@ -12,6 +12,7 @@ import Fastify, {
 import type { LogLevel } from '../config.js'
 import { MetricStore } from '../store/metric-store.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
+import { registerDocs } from './docs.js'
 import { countRequests } from './request-counters.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
@@ -30,6 +31,8 @@ export interface AppOptions extends TokenOptions {
   requestTimeoutMs?: number
   /** 503 with Retry-After while event-loop delay is above this; 0 or unset: never. */
   maxEventLoopDelayMs?: number
+  /** Latency histogram bucket bounds in seconds (whole ns), strictly ascending; default 1 µs to 60 s. */
+  histogramBuckets?: readonly number[]
   /** Where pino writes; defaults to stdout. */
   logStream?: NodeJS.WritableStream
   /** Monotonic clock in ms, for tests. */
@@ -48,7 +51,7 @@ export const BODY_LIMIT = 1024 * 1024
 export function buildApp(options: AppOptions): FastifyInstance {
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
-  const store = new MetricStore(options)
+  const store = new MetricStore({ ...options, bucketBoundsNs: options.histogramBuckets?.map((s) => Math.round(s * 1e9)) })
   const fastifyOptions: FastifyHttpOptions<Server> = {
     // pino's per-request logs halve throughput, so they come only with debug.
     logController: new LogController({ disableRequestLogging: !requestLogs }),
@@ -84,6 +87,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   bearerAuth(app, options)
   sweepIdleMetrics(app, store, options.idleTtlMs ?? 0)
   app.setErrorHandler(errorHandler)
+  registerDocs(app)
   app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
   app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0 })
   app.register(latencyRoutes, { store })

@@ -2,48 +2,46 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { MetricSnapshot, MetricStore } from '../../store/metric-store.js'
 import { MetricNotFoundError } from '../errors.js'
+import { CONTENT_TYPES, negotiate, parseFormat } from '../exposition/negotiate.js'
+import { startProcessMetrics } from '../exposition/process-metrics.js'
+import { renderExposition } from '../exposition/render.js'
+import { forEachMetricInSlices } from '../metric-slices.js'
 import { requireMetric } from '../metric-lookup.js'
 import { parseReadQuery } from '../read-query.js'
-import { ErrorResponse, MetricIdParams } from '../schemas/common.js'
-import { AllMetrics, MetricSnapshot as MetricSnapshotSchema, ReadQuery } from '../schemas/snapshot.js'
-
-/**
- * A full read of many large rings costs tens of ms of CPU. It runs in slices of
- * about SLICE_MS, yielding to the event loop between slices so that writers
- * waiting on other connections are served in between instead of stalling.
- */
-const SLICE_MS = 4
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+import { InvalidIdError, InvalidReadError, MetricIdParams, MetricNotFoundResponse } from '../schemas/common.js'
+import { MetricsListOk, MetricsListQuery } from '../schemas/exposition.js'
+import { MetricSnapshot as MetricSnapshotSchema, ReadQuery } from '../schemas/snapshot.js'
 
 export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number }> = async (
   app,
   { store, idleTtlMs },
 ) => {
   const startedAt = performance.now()
+  startProcessMetrics()
 
   app.get(
     '/metrics',
     {
       schema: {
         summary: 'Snapshots of every metric, sorted by id, and the service counters',
-        querystring: ReadQuery,
-        response: { 200: AllMetrics, 400: ErrorResponse },
+        description:
+          'JSON unless the Accept header prefers the Prometheus text format (text/plain; version=0.0.4) or OpenMetrics (application/openmetrics-text); ?format= overrides the header.',
+        querystring: MetricsListQuery,
+        response: { 200: MetricsListOk, 400: InvalidReadError },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const options = parseReadQuery(request.query, store.windowMs)
-      const snapshots: MetricSnapshot[] = []
-      let sliceStart = performance.now()
-      for (const metric of store.sorted()) {
-        // A metric deleted while an earlier slice yielded is left out.
-        if (store.get(metric.id) !== metric) continue
-        snapshots.push(store.snapshot(metric, options))
-        if (performance.now() - sliceStart > SLICE_MS) {
-          await yieldToEventLoop()
-          sliceStart = performance.now()
-        }
+      const format = request.query.format === undefined ? negotiate(request.headers.accept) : parseFormat(request.query.format)
+      reply.header('vary', 'Accept')
+      if (format !== 'json') {
+        const text = await renderExposition(store, options, format)
+        return reply.type(CONTENT_TYPES[format]).send(text)
       }
+      const snapshots: MetricSnapshot[] = []
+      await forEachMetricInSlices(store, (metric) => {
+        snapshots.push(store.snapshot(metric, options))
+      })
       return {
         window_ms: options.windowMs,
         metrics: snapshots,
@@ -72,7 +70,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
         summary: 'Snapshot of one metric over the sliding window',
         params: MetricIdParams,
         querystring: ReadQuery,
-        response: { 200: MetricSnapshotSchema, 400: ErrorResponse, 404: ErrorResponse },
+        response: { 200: MetricSnapshotSchema, 400: InvalidReadError, 404: MetricNotFoundResponse },
       },
     },
     async (request) => {
@@ -87,7 +85,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
       schema: {
         summary: 'Remove one metric with its samples and counters',
         params: MetricIdParams,
-        response: { 204: Type.Null({ description: 'Removed' }), 400: ErrorResponse, 404: ErrorResponse },
+        response: { 204: Type.Null({ description: 'Removed' }), 400: InvalidIdError, 404: MetricNotFoundResponse },
       },
     },
     async (request, reply) => {
@@ -101,7 +99,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
     {
       schema: {
         summary: 'Remove every metric (service counters and uptime are kept)',
-        response: { 204: Type.Null({ description: 'Removed' }) },
+        response: { 204: Type.Null({ description: 'Every metric removed' }) },
       },
     },
     async (_request, reply) => {

@@ -1,0 +1,123 @@
+import { JOB_EVENTS, type Metric, type MetricSnapshot, type MetricStore, type SnapshotOptions } from '../../store/metric-store.js'
+import { ServiceSlot } from '../../store/service-counters.js'
+import { forEachMetricInSlices } from '../metric-slices.js'
+import { renderProcessMetrics } from './process-metrics.js'
+import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-format.js'
+
+/**
+ * GET /metrics in the Prometheus text format or OpenMetrics. Every family is in
+ * seconds (the base unit); the order of families, series and labels is fixed.
+ *
+ * Windowed versus cumulative:
+ * - latency_tracker_window_latency_seconds is a summary whose quantiles are
+ *   exact nearest-rank quantiles over the sliding window (as in the JSON). Its
+ *   _sum and _count are cumulative since the id was created, as Prometheus client
+ *   libraries do for windowed summaries: both formats define a summary's _sum
+ *   and _count as counters, and rate(_sum)/rate(_count) must stay meaningful. A
+ *   count that falls as samples leave the window would read as a counter reset.
+ *   The number of samples in the window is its own gauge, latency_tracker_window_samples.
+ * - latency_tracker_latency_seconds is a cumulative histogram over fixed bounds,
+ *   counted at write time: the family to aggregate across instances
+ *   (histogram_quantile over sum by (le) of rate(_bucket)).
+ * - Job, sample and request counters are cumulative counters; in-progress jobs,
+ *   in-flight requests, ids held and ring memory are gauges.
+ */
+export async function renderExposition(store: MetricStore, options: SnapshotOptions, format: TextFormat): Promise<string> {
+  const summary = new Family(
+    'latency_tracker_window_latency_seconds',
+    'summary',
+    'Exact quantiles of the latencies in the sliding window per id; _sum and _count count every sample since the id was created.',
+    'seconds',
+  )
+  const windowSamples = new Family('latency_tracker_window_samples', 'gauge', 'Samples in the sliding window per id.')
+  const histogram = new Family(
+    'latency_tracker_latency_seconds',
+    'histogram',
+    'Latencies per id since the id was created, in fixed buckets counted at write time.',
+    'seconds',
+  )
+  const jobs = new Family('latency_tracker_jobs_total', 'counter', 'Job lifecycle events per id and event.')
+  const inProgress = new Family('latency_tracker_jobs_in_progress', 'gauge', 'Jobs started and not yet completed or failed, per id.')
+  const ringBytes = new Family('latency_tracker_sample_ring_bytes', 'gauge', 'Memory held by the sample rings of all ids.')
+  const ids = new Family('latency_tracker_metric_ids', 'gauge', 'Metric ids held now.')
+  const samples = new Family('latency_tracker_samples_total', 'counter', 'Samples accepted since the process started.')
+  const evicted = new Family('latency_tracker_evicted_metrics_total', 'counter', 'Metric ids removed by the idle sweep since the process started.')
+  const requests = new Family('latency_tracker_http_requests_total', 'counter', 'HTTP responses sent, by status class.')
+  const inFlight = new Family('latency_tracker_http_requests_in_flight', 'gauge', 'HTTP requests received and not yet answered.')
+
+  const quantiles = quantileLabels(options)
+  const le = [...store.bucketBoundsNs].map((b) => formatValue(seconds(b)))
+  le.push('+Inf')
+  let bytes = 0
+
+  await forEachMetricInSlices(store, (metric: Metric) => {
+    const s = store.snapshot(metric, options)
+    const idLabel = labelSet([['id', metric.id]])
+    const idPrefix = idLabel.slice(0, -1)
+    for (const q of quantiles) summary.sample('', `${idPrefix},quantile="${q.label}"}`, quantileValue(s, q.key))
+    summary.sample('_sum', idLabel, seconds(metric.sumNs))
+    summary.sample('_count', idLabel, metric.total)
+    windowSamples.sample('', idLabel, s.count)
+
+    let cumulative = 0
+    for (let i = 0; i < le.length; i++) {
+      cumulative += metric.bucketCount(i)
+      histogram.sample('_bucket', `${idPrefix},le="${le[i]}"}`, cumulative)
+    }
+    histogram.sample('_sum', idLabel, seconds(metric.sumNs))
+    histogram.sample('_count', idLabel, cumulative)
+
+    for (const event of JOB_EVENTS) jobs.sample('', `${idPrefix},event="${event}"}`, s.jobs[event])
+    inProgress.sample('', idLabel, s.jobs.in_progress)
+    bytes += metric.ring.byteLength
+  })
+
+  const service = store.service
+  ringBytes.sample('', '', bytes)
+  ids.sample('', '', store.size)
+  samples.sample('', '', service.samplesTotal)
+  evicted.sample('', '', service.evictedTotal)
+  const block = service.block
+  for (let c = 1; c <= 5; c++) requests.sample('', `{class="${c}xx"}`, block.get(ServiceSlot.status1xx + c - 1))
+  inFlight.sample('', '', block.get(ServiceSlot.inFlight))
+
+  const families = [summary, windowSamples, histogram, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
+  let out = ''
+  for (const family of families) out += family.render(format)
+  out += await renderProcessMetrics(format)
+  if (format === 'openmetrics') out += '# EOF\n'
+  return out
+}
+
+interface QuantileLabel {
+  /** Where the snapshot holds it: p50/p95/p99 or a key of snapshot.quantiles. */
+  key: string
+  /** The quantile as a canonical number, so "0.90" and "0.9" are one series. */
+  label: string
+}
+
+const BUILT_IN: readonly QuantileLabel[] = [
+  { key: 'p50_ns', label: '0.5' },
+  { key: 'p95_ns', label: '0.95' },
+  { key: 'p99_ns', label: '0.99' },
+]
+
+/** 0.5, 0.95, 0.99 and the ?quantiles= ones, each label once, ascending (whatever order the query gave). */
+function quantileLabels(options: SnapshotOptions): QuantileLabel[] {
+  const out = BUILT_IN.map((q) => ({ ...q, value: Number(q.label) }))
+  const seen = new Set(out.map((q) => q.label))
+  for (const q of options.quantiles ?? []) {
+    const label = formatValue(q.value)
+    if (seen.has(label)) continue
+    seen.add(label)
+    out.push({ key: q.key, label, value: q.value })
+  }
+  return out.sort((a, b) => a.value - b.value)
+}
+
+/** The quantile in seconds; NaN when the window is empty (as Prometheus clients report an empty summary). */
+function quantileValue(s: MetricSnapshot, key: string): number {
+  const ns =
+    key === 'p50_ns' ? s.p50_ns : key === 'p95_ns' ? s.p95_ns : key === 'p99_ns' ? s.p99_ns : (s.quantiles?.[key] ?? null)
+  return ns === null ? NaN : seconds(ns)
+}
