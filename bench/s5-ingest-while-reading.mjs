@@ -2,52 +2,16 @@
 // GETs /metrics over 1,000 ids × 10,000 samples once per second. Compared with the
 // same ingest load on the same service without the poller, alternating, same run.
 // Targets: ingest requests/s >= 0.90 × without poller; ingest p99 <= 10 ms.
+// The poller is its own process (lib/poller.mjs), as a dashboard would be.
 import { makeIds } from './lib/data.mjs'
 import { describe, failures, runLoad } from './lib/load.mjs'
+import { startPoller } from './lib/poller.mjs'
 import { startService } from './lib/servers.mjs'
 import { median } from './lib/stats.mjs'
 import { CONNECTIONS, IDS, singleSampleRequests } from './s1-ingest-single.mjs'
 import { FULL_IDS, FULL_SAMPLES, checkFull, fullRead, startFilled } from './s4-read-all.mjs'
 
 const POLL_MS = 1_000
-
-/** GET /metrics every POLL_MS (never two at once) until stopped; bounded in count. */
-function startPoller(server, maxReads) {
-  let stopped = false
-  let wake = () => {}
-  const reads = []
-  let late = 0
-  const done = (async () => {
-    let next = performance.now()
-    for (let i = 0; i < maxReads && !stopped; i++) {
-      reads.push((await fullRead(server)).ms)
-      next += POLL_MS
-      const wait = next - performance.now()
-      if (wait <= 0) {
-        late++ // the read took longer than the period: the next one starts at once
-        next = performance.now()
-      } else {
-        await new Promise((resolve) => {
-          if (stopped) return resolve()
-          const timer = setTimeout(resolve, wait)
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      }
-    }
-  })()
-  done.catch(() => {}) // surfaced by stop()
-  return {
-    async stop() {
-      stopped = true
-      wake()
-      await done
-      return { reads_ms: reads, late }
-    },
-  }
-}
 
 export default {
   name: 's5',
@@ -64,16 +28,9 @@ export default {
       await checkFull(service, ids, samples)
       const ingest = (duration) => runLoad(service.url, { connections: CONNECTIONS, duration, requests })
       const withPoller = async () => {
-        const poller = startPoller(service, Math.ceil(ctx.loadS * 2) + 2)
-        let load
-        let error
-        try {
-          load = await ingest(ctx.loadS)
-        } catch (err) {
-          error = err
-        }
-        const poll = await poller.stop()
-        if (error) throw error
+        const poller = await startPoller(service.url, POLL_MS, Math.round(ctx.loadS * 1000))
+        const [load, poll] = await Promise.all([ingest(ctx.loadS), poller.go()])
+        if (poll.failures) throw new Error(`${poll.failures} full reads failed during S5`)
         return { ...load, poll }
       }
       ctx.progress(`warm-up ${ctx.warmupS} s ingest, one full read`)
