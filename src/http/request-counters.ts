@@ -4,18 +4,27 @@ import type { ServiceCounters } from '../store/service-counters.js'
 
 /**
  * Counts every request on arrival (in-flight gauge) and every response once it is
- * sent (total and status class). The raw response's 'close' event fires exactly
- * once, whether the response finished or the client went away first; only
- * finished responses count as sent. One shared listener: nothing is allocated
- * per request.
+ * sent (total and status class). 'finish' fires when the response has been
+ * sent; 'close' without a 'finish' before it means the client went away first.
+ * Whichever fires first removes the other listener, so each request is counted
+ * once. (Checking writableFinished on 'close' instead misses every response to
+ * app.inject, whose fake socket never reports the write as flushed.) Shared
+ * listeners: nothing is allocated per request.
  */
 export function countRequests(app: FastifyInstance, counters: ServiceCounters): void {
+  function onFinish(this: ServerResponse): void {
+    // app.inject's fake response can emit 'finish' twice: count the first only.
+    this.removeListener('finish', onFinish)
+    this.removeListener('close', onClose)
+    counters.requestFinished(this.statusCode)
+  }
   function onClose(this: ServerResponse): void {
-    if (this.writableFinished) counters.requestFinished(this.statusCode)
-    else counters.requestAbandoned()
+    this.removeListener('finish', onFinish)
+    counters.requestAbandoned()
   }
   app.addHook('onRequest', (_request, reply, done) => {
     counters.requestStarted()
+    reply.raw.on('finish', onFinish)
     reply.raw.on('close', onClose)
     done()
   })
