@@ -69,6 +69,9 @@ export async function encodeState(store: MetricStore, wallNowMs: number, pause?:
     const n = header.metrics[i].samples
     let k = 0
     metrics[i].ring.forEach((value, time) => {
+      // The header fixed n before the pauses; samples recorded during one (the
+      // newest) go in the next save rather than over this metric's ages.
+      if (k === n) return
       out.writeDoubleLE(value, offset + k * 8)
       out.writeDoubleLE(Math.max(0, now - time), offset + (n + k) * 8)
       k++
