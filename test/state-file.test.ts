@@ -383,6 +383,17 @@ describe('StatePersistence', () => {
     expect(await readdir(dir)).toEqual([])
   })
 
+  it('removes temporary files left by a process killed mid-write, and nothing else', async () => {
+    const { store } = populated()
+    await persistence(store).save()
+    await writeFile(join(dir, '.state.bin.tmp-12345'), 'half a save')
+    await writeFile(join(dir, 'other.txt'), 'not ours')
+    const loaded = makeStore(manualClock())
+    await persistence(loaded).load()
+    expect(dump(loaded)).toEqual(dump(store))
+    expect((await readdir(dir)).sort()).toEqual(['other.txt', 'state.bin'])
+  })
+
   it('loads a saved file into the store and logs what it loaded', async () => {
     const { store } = populated()
     await persistence(store).save()

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { open, readFile, rename } from 'node:fs/promises'
+import { open, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { JOB_EVENTS, type JobEvent, type MetricStore, type SavedCounters } from './metric-store.js'
 
@@ -140,7 +140,7 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
 
 /** Writes the state atomically: temporary file, fsync, rename, fsync of the folder. */
 export async function writeStateFile(path: string, data: Buffer): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`)
+  const tmp = join(dirname(path), `${tempPrefix(path)}${process.pid}`)
   const file = await open(tmp, 'w', 0o600)
   try {
     await file.writeFile(data)
@@ -155,6 +155,23 @@ export async function writeStateFile(path: string, data: Buffer): Promise<void> 
   } finally {
     await dir.close()
   }
+}
+
+function tempPrefix(path: string): string {
+  return `.${basename(path)}.tmp-`
+}
+
+/** Removes temporary files left by a process killed mid-write; they never hold the only copy. */
+export async function removeStaleTempFiles(path: string): Promise<void> {
+  const dir = dirname(path)
+  const prefix = tempPrefix(path)
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch {
+    return
+  }
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dir, n), { force: true })))
 }
 
 /** Reads the state file; undefined when there is none (a clean start). */

@@ -1,6 +1,13 @@
 import { rename } from 'node:fs/promises'
 import type { MetricStore } from './metric-store.js'
-import { type LoadSummary, decodeState, encodeState, readStateFile, writeStateFile } from './state-file.js'
+import {
+  type LoadSummary,
+  decodeState,
+  encodeState,
+  readStateFile,
+  removeStaleTempFiles,
+  writeStateFile,
+} from './state-file.js'
 
 export interface PersistenceLog {
   info(obj: object, msg: string): void
@@ -30,6 +37,7 @@ export class StatePersistence {
 
   /** Loads the file into the (empty) store. Never throws: a bad file means an empty start. */
   async load(): Promise<LoadSummary | undefined> {
+    await removeStaleTempFiles(this.path)
     let data: Buffer | undefined
     try {
       data = await readStateFile(this.path)
