@@ -1,0 +1,587 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_BUCKET_BOUNDS_NS } from '../src/store/histogram-buckets.js'
+import {
+  JOB_EVENTS,
+  type Metric,
+  type MetricSnapshot,
+  MetricStore,
+  type MetricStoreOptions,
+} from '../src/store/metric-store.js'
+import { type Quantile, quantile } from '../src/store/quantile.js'
+import { ServiceSlot } from '../src/store/service-counters.js'
+import {
+  type TimedSample,
+  closeToMean,
+  inWindow,
+  isValidQuantileText,
+  manualClock,
+  nearestRank,
+  refBucketIndex,
+  refMax,
+  refMean,
+  refMin,
+} from './reference.js'
+
+const WINDOW_MS = 60_000
+
+function makeStore(options: Partial<MetricStoreOptions> = {}) {
+  const clock = manualClock()
+  const store = new MetricStore({ maxMetrics: 100, maxSamples: 1000, windowMs: WINDOW_MS, now: clock.now, ...options })
+  return { store, clock }
+}
+
+function acquire(store: MetricStore, id: string): Metric {
+  const metric = store.acquire(id)
+  if (metric === undefined) throw new Error(`store refused ${id}`)
+  return metric
+}
+
+/** What a snapshot should say about `ring` (the samples still held, oldest first) at `now`. */
+function expectedStats(ring: readonly TimedSample[], now: number, windowMs: number, extra: readonly string[] = []) {
+  const values = inWindow(ring, now, windowMs).map((s) => s.value)
+  const n = values.length
+  const q = (text: string) => (n === 0 ? null : nearestRank(values, text))
+  return {
+    count: n,
+    min_ns: refMin(values),
+    max_ns: refMax(values),
+    mean_ns: refMean(values),
+    p50_ns: q('0.5'),
+    p95_ns: q('0.95'),
+    p99_ns: q('0.99'),
+    quantiles: Object.fromEntries(extra.map((text) => [text, q(text)])),
+    values,
+  }
+}
+
+/** Compares a snapshot with expectedStats: exact for everything but the mean (float sum vs exact sum). */
+function expectMatches(snap: MetricSnapshot, want: ReturnType<typeof expectedStats>, extra: readonly string[] = []) {
+  expect(snap.count).toBe(want.count)
+  expect(snap.min_ns).toBe(want.min_ns)
+  expect(snap.max_ns).toBe(want.max_ns)
+  expect(snap.p50_ns).toBe(want.p50_ns)
+  expect(snap.p95_ns).toBe(want.p95_ns)
+  expect(snap.p99_ns).toBe(want.p99_ns)
+  if (want.mean_ns === null) expect(snap.mean_ns).toBeNull()
+  else {
+    expect(snap.mean_ns).not.toBeNull()
+    if (!closeToMean(snap.mean_ns as number, want.mean_ns, want.count)) {
+      expect.fail(`mean ${snap.mean_ns} is not close to the exact mean ${want.mean_ns} of ${want.count} values`)
+    }
+  }
+  if (extra.length === 0) expect(snap.quantiles).toBeUndefined()
+  else expect(snap.quantiles).toEqual(want.quantiles)
+}
+
+const parse = (texts: readonly string[]): Quantile[] => texts.map((t) => quantile(t))
+
+describe('MetricStore window', () => {
+  it('a sample exactly windowMs old is out, one ms younger is in', () => {
+    const { store, clock } = makeStore()
+    const m = acquire(store, 'api')
+    store.recordLatency(m, 500)
+    clock.advance(WINDOW_MS - 1)
+    expect(store.snapshot(m, { windowMs: WINDOW_MS }).count).toBe(1)
+    clock.advance(1)
+    expect(store.snapshot(m, { windowMs: WINDOW_MS }).count).toBe(0)
+  })
+
+  it('applies the same boundary to batches recorded with recordLatencies', () => {
+    const { store, clock } = makeStore()
+    const m = acquire(store, 'api')
+    store.recordLatencies(m, [3, 1, 2])
+    clock.advance(10)
+    store.recordLatencies(m, [40, 50])
+    clock.advance(WINDOW_MS - 10)
+    // The first batch is exactly windowMs old: out. The second is 10 ms younger: in.
+    const snap = store.snapshot(m, { windowMs: WINDOW_MS })
+    expect(snap.count).toBe(2)
+    expect([snap.min_ns, snap.max_ns]).toEqual([40, 50])
+  })
+
+  it('snapshot({ windowMs }) narrows the window like ?window_ms', () => {
+    const { store, clock } = makeStore()
+    const m = acquire(store, 'api')
+    const ring: TimedSample[] = []
+    for (let i = 0; i < 200; i++) {
+      const value = ((i * 7919) % 1000) + 1
+      store.recordLatency(m, value)
+      ring.push({ value, time: clock.now() })
+      clock.advance(i % 5 === 0 ? 0 : 3)
+    }
+    for (const windowMs of [1, 2, 3, 4, 10, 100, 299, 300, 301, 477, WINDOW_MS]) {
+      const snap = store.snapshot(m, { windowMs })
+      expect(snap.window_ms).toBe(windowMs)
+      expectMatches(snap, expectedStats(ring, clock.now(), windowMs))
+    }
+  })
+
+  it('taking a snapshot does not disturb the samples', () => {
+    const { store, clock } = makeStore()
+    const m = acquire(store, 'api')
+    const values = [9, 3, 7, 3, 1, 8, 2]
+    for (const v of values) {
+      store.recordLatency(m, v)
+      clock.advance(1)
+    }
+    const q = parse(['0.3', '0.7'])
+    const first = store.snapshot(m, { windowMs: WINDOW_MS, quantiles: q })
+    const second = store.snapshot(m, { windowMs: WINDOW_MS, quantiles: q })
+    expect(second).toEqual(first)
+    const held: number[] = []
+    m.ring.forEach((v) => held.push(v))
+    expect(held).toEqual(values)
+  })
+})
+
+describe('MetricStore count and total', () => {
+  it('total counts every sample since creation; count only in-window samples still in the ring', () => {
+    const maxSamples = 5
+    const { store, clock } = makeStore({ maxSamples })
+    const m = acquire(store, 'api')
+    for (let i = 1; i <= 3; i++) store.recordLatency(m, i)
+    let snap = store.snapshot(m, { windowMs: WINDOW_MS })
+    expect([snap.count, snap.total]).toEqual([3, 3])
+
+    store.recordLatencies(m, [4, 5, 6, 7]) // ring overwrite: count is capped, total is not
+    snap = store.snapshot(m, { windowMs: WINDOW_MS })
+    expect([snap.count, snap.total]).toEqual([maxSamples, 7])
+    expect([snap.min_ns, snap.max_ns]).toEqual([3, 7])
+
+    clock.advance(WINDOW_MS) // everything ages out: count falls, total stays
+    snap = store.snapshot(m, { windowMs: WINDOW_MS })
+    expect([snap.count, snap.total]).toEqual([0, 7])
+    expect(m.total).toBe(7)
+  })
+
+  it('all six stats are null when count is 0, and extra quantiles are null too', () => {
+    const { store, clock } = makeStore()
+    const m = acquire(store, 'fresh')
+    const nulls = { min_ns: null, max_ns: null, mean_ns: null, p50_ns: null, p95_ns: null, p99_ns: null }
+    expect(store.snapshot(m, { windowMs: WINDOW_MS })).toMatchObject({ count: 0, total: 0, ...nulls })
+
+    store.recordLatency(m, 123)
+    clock.advance(WINDOW_MS)
+    const snap = store.snapshot(m, { windowMs: WINDOW_MS, quantiles: parse(['0.9', '.25']) })
+    expect(snap).toMatchObject({ count: 0, total: 1, ...nulls })
+    expect(snap.quantiles).toEqual({ '0.9': null, '.25': null })
+  })
+
+  it('mean is exact for small values', () => {
+    const { store } = makeStore()
+    const m = acquire(store, 'api')
+    store.recordLatencies(m, [1, 2, 3, 4])
+    expect(store.snapshot(m, { windowMs: WINDOW_MS }).mean_ns).toBe(2.5)
+  })
+
+  it('sumNs accumulates every recorded value', () => {
+    const { store } = makeStore({ maxSamples: 2 })
+    const m = acquire(store, 'api')
+    store.recordLatency(m, 10)
+    store.recordLatencies(m, [20, 30, 40])
+    expect(m.sumNs).toBe(100)
+  })
+})
+
+describe('MetricStore extra quantiles', () => {
+  it('are keyed by their exact text, including spellings of the same number', () => {
+    const { store } = makeStore()
+    const m = acquire(store, 'api')
+    const values = Array.from({ length: 100 }, (_, i) => (i * 37) % 100 + 1)
+    store.recordLatencies(m, values)
+    const texts = ['0.5', '.5', '0.50', '1', '1.0', '0.07', '0.999', '0.001']
+    const snap = store.snapshot(m, { windowMs: WINDOW_MS, quantiles: parse(texts) })
+    expect(Object.keys(snap.quantiles ?? {}).sort()).toEqual([...texts].sort())
+    for (const t of texts) expect(snap.quantiles?.[t]).toBe(nearestRank(values, t))
+    expect(snap.quantiles?.['0.07']).toBe(7) // values are a permutation of 1..100
+    expect(snap.quantiles?.['.5']).toBe(snap.p50_ns)
+  })
+
+  it('is absent from the snapshot when none are asked for', () => {
+    const { store } = makeStore()
+    const m = acquire(store, 'api')
+    store.recordLatency(m, 5)
+    expect('quantiles' in store.snapshot(m, { windowMs: WINDOW_MS })).toBe(false)
+  })
+})
+
+describe('MetricStore snapshots vs reference (property)', () => {
+  const valueArb = fc.oneof(
+    fc.integer({ min: 1, max: 5 }),
+    fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    fc.maxSafeNat().filter((v) => v > 0),
+  )
+  const quantileTextArb = fc
+    .oneof(
+      fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 5 }).map((f) => '0.' + f),
+      fc.constantFrom('1', '1.0', '.5', '0.999', '0.07'),
+    )
+    .filter(isValidQuantileText)
+
+  type Op =
+    | { kind: 'record'; metric: number; values: number[]; batch: boolean }
+    | { kind: 'advance'; ms: number }
+    | { kind: 'snapshot'; metric: number; narrower: number | null; extra: string[] }
+
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('record' as const),
+        metric: fc.nat(2),
+        values: fc.array(valueArb, { minLength: 1, maxLength: 8 }),
+        batch: fc.boolean(),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.nat(40) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('snapshot' as const),
+        metric: fc.nat(2),
+        narrower: fc.option(fc.integer({ min: 1, max: 200 })),
+        extra: fc.array(quantileTextArb, { maxLength: 3 }),
+      }),
+    },
+  )
+
+  it('count, total, min, max, mean, p50/p95/p99 and extra quantiles equal the sort-based reference', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.array(opArb, { maxLength: 60 }),
+        (maxSamples, windowMs, ops) => {
+          const { store, clock } = makeStore({ maxSamples, windowMs })
+          const ids = ['a', 'b', 'c']
+          const rings: TimedSample[][] = [[], [], []]
+          const totals = [0, 0, 0]
+          let samples = 0
+          for (const op of ops) {
+            if (op.kind === 'advance') clock.advance(op.ms)
+            else if (op.kind === 'record') {
+              const m = acquire(store, ids[op.metric])
+              if (op.batch) store.recordLatencies(m, op.values)
+              else for (const v of op.values) store.recordLatency(m, v)
+              const ring = rings[op.metric]
+              for (const v of op.values) ring.push({ value: v, time: clock.now() })
+              ring.splice(0, Math.max(0, ring.length - maxSamples))
+              totals[op.metric] += op.values.length
+              samples += op.values.length
+            } else {
+              const m = acquire(store, ids[op.metric])
+              const w = op.narrower ?? windowMs
+              const snap = store.snapshot(m, { windowMs: w, quantiles: op.extra.length ? parse(op.extra) : undefined })
+              expect(snap.id).toBe(ids[op.metric])
+              expect(snap.window_ms).toBe(w)
+              expect(snap.total).toBe(totals[op.metric])
+              expectMatches(snap, expectedStats(rings[op.metric], clock.now(), w, op.extra), op.extra)
+            }
+          }
+          expect(store.service.samplesTotal).toBe(samples)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
+
+describe('MetricStore jobs', () => {
+  it('counts each event and reports in_progress = max(0, started − completed − failed)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ event: fc.constantFrom(...JOB_EVENTS), count: fc.integer({ min: 1, max: 1000 }) }), {
+          maxLength: 30,
+        }),
+        (events) => {
+          const { store } = makeStore()
+          const m = acquire(store, 'jobs')
+          const model = { created: 0, started: 0, completed: 0, failed: 0, retried: 0 }
+          for (const { event, count } of events) {
+            store.recordJob(m, event, count)
+            model[event] += count
+          }
+          const snap = store.snapshot(m, { windowMs: WINDOW_MS })
+          expect(snap.jobs).toEqual({
+            ...model,
+            in_progress: Math.max(0, model.started - model.completed - model.failed),
+          })
+          // Jobs are not latency samples.
+          expect(snap.count).toBe(0)
+          expect(snap.total).toBe(0)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
+  it('in_progress never goes negative when more jobs finish than started', () => {
+    const { store } = makeStore()
+    const m = acquire(store, 'jobs')
+    store.recordJob(m, 'started', 2)
+    store.recordJob(m, 'completed', 3)
+    store.recordJob(m, 'failed', 1)
+    expect(store.snapshot(m, { windowMs: WINDOW_MS }).jobs.in_progress).toBe(0)
+  })
+
+  it('job counters stay exact past 2^32', () => {
+    const { store } = makeStore()
+    const m = acquire(store, 'jobs')
+    store.recordJob(m, 'started', 2 ** 32 - 1)
+    store.recordJob(m, 'started', 2)
+    store.recordJob(m, 'completed', 1)
+    const jobs = store.snapshot(m, { windowMs: WINDOW_MS }).jobs
+    expect(jobs.started).toBe(2 ** 32 + 1)
+    expect(jobs.in_progress).toBe(2 ** 32)
+  })
+
+  it('recording updates lastWriteAt to the clock time', () => {
+    const { store, clock } = makeStore()
+    const m = acquire(store, 'jobs')
+    const created = clock.now()
+    expect(m.lastWriteAt).toBe(created)
+    clock.advance(50)
+    store.recordJob(m, 'created', 1)
+    expect(m.lastWriteAt).toBe(created + 50)
+    clock.advance(25)
+    store.recordLatency(m, 1)
+    expect(m.lastWriteAt).toBe(created + 75)
+    clock.advance(5)
+    store.recordLatencies(m, [1, 2])
+    expect(m.lastWriteAt).toBe(created + 80)
+    clock.advance(5)
+    store.snapshot(m, { windowMs: WINDOW_MS }) // reads are not writes
+    expect(m.lastWriteAt).toBe(created + 80)
+  })
+})
+
+describe('MetricStore capacity and lifecycle', () => {
+  it('acquire returns undefined for a new id when maxMetrics is reached; existing ids still work', () => {
+    const maxMetrics = 3
+    const { store } = makeStore({ maxMetrics })
+    const metrics = ['a', 'b', 'c'].map((id) => acquire(store, id))
+    expect(store.size).toBe(maxMetrics)
+    expect(store.acquire('d')).toBeUndefined()
+    expect(store.size).toBe(maxMetrics)
+    expect(store.get('d')).toBeUndefined()
+    expect(store.acquire('b')).toBe(metrics[1])
+    store.recordLatency(metrics[1], 9)
+    expect(store.snapshot(metrics[1], { windowMs: WINDOW_MS }).count).toBe(1)
+    // Deleting one frees a place.
+    expect(store.delete('a')).toBe(true)
+    expect(store.acquire('d')).toBeDefined()
+    expect(store.acquire('e')).toBeUndefined()
+  })
+
+  it('delete releases the counters: a new metric with the same id starts from zero', () => {
+    const { store } = makeStore({ bucketBoundsNs: [10, 100] })
+    const old = acquire(store, 'api')
+    const other = acquire(store, 'other')
+    store.recordLatencies(old, [5, 50, 500])
+    store.recordJob(old, 'started', 4)
+    store.recordJob(other, 'failed', 2)
+    store.recordLatency(other, 7)
+
+    expect(store.delete('api')).toBe(true)
+    expect(store.delete('api')).toBe(false)
+    expect(store.get('api')).toBeUndefined()
+
+    const fresh = acquire(store, 'api')
+    expect(fresh).not.toBe(old)
+    const snap = store.snapshot(fresh, { windowMs: WINDOW_MS })
+    expect(snap).toMatchObject({ count: 0, total: 0 })
+    expect(snap.jobs).toEqual({ created: 0, started: 0, completed: 0, failed: 0, retried: 0, in_progress: 0 })
+    for (let i = 0; i <= 2; i++) expect(fresh.bucketCount(i)).toBe(0)
+
+    // The released counters are reused rather than leaked (memory stays bounded under id churn).
+    expect(fresh.counters.cells).toBe(old.counters.cells)
+    expect(fresh.counters.base).toBe(old.counters.base)
+
+    // The surviving metric kept its own counters.
+    const otherSnap = store.snapshot(other, { windowMs: WINDOW_MS })
+    expect(otherSnap).toMatchObject({ count: 1, total: 1 })
+    expect(otherSnap.jobs.failed).toBe(2)
+    expect(other.bucketCount(0)).toBe(1)
+  })
+
+  it('clear releases every metric: re-created ids start from zero', () => {
+    const { store } = makeStore()
+    for (const id of ['a', 'b', 'c']) {
+      const m = acquire(store, id)
+      store.recordLatencies(m, [1, 2, 3])
+      store.recordJob(m, 'created', 5)
+    }
+    store.clear()
+    expect(store.size).toBe(0)
+    expect(store.sorted()).toEqual([])
+    for (const id of ['c', 'a', 'b', 'd']) {
+      const snap = store.snapshot(acquire(store, id), { windowMs: WINDOW_MS })
+      expect(snap).toMatchObject({ count: 0, total: 0, min_ns: null })
+      expect(snap.jobs.created).toBe(0)
+    }
+  })
+
+  it('ids like __proto__, constructor and toString are ordinary ids', () => {
+    const { store } = makeStore({ maxMetrics: 10 })
+    const ids = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '']
+    expect(store.get('constructor')).toBeUndefined()
+    expect(store.get('__proto__')).toBeUndefined()
+    ids.forEach((id, i) => {
+      const m = acquire(store, id)
+      expect(m.id).toBe(id)
+      store.recordLatencies(m, Array.from({ length: i + 1 }, (_, k) => k + 1))
+    })
+    expect(store.size).toBe(ids.length)
+    ids.forEach((id, i) => {
+      const m = store.get(id)
+      expect(m?.id).toBe(id)
+      const snap = store.snapshot(m as Metric, { windowMs: WINDOW_MS })
+      expect(snap.id).toBe(id)
+      expect(snap.count).toBe(i + 1)
+    })
+    expect(store.delete('__proto__')).toBe(true)
+    expect(store.get('__proto__')).toBeUndefined()
+    expect(store.get('constructor')?.id).toBe('constructor')
+  })
+
+  it('sorted() orders metrics by id in UTF-16 code unit order', () => {
+    const { store } = makeStore()
+    const ids = ['b', 'a', 'B', 'ä', '__proto__', 'a0', '10', '9', '\u{1F600}', '\uFFFF']
+    for (const id of ids) acquire(store, id)
+    expect(store.sorted().map((m) => m.id)).toEqual([...ids].sort())
+  })
+})
+
+describe('MetricStore snapshot objects', () => {
+  it('are fresh plain objects: mutating one does not affect the next', () => {
+    const { store } = makeStore()
+    const m = acquire(store, 'api')
+    store.recordLatencies(m, [1, 2, 3, 4, 5])
+    store.recordJob(m, 'started', 3)
+    const options = { windowMs: WINDOW_MS, quantiles: parse(['0.9']) }
+    const first = store.snapshot(m, options)
+    const pristine = structuredClone(first)
+    expect(Object.getPrototypeOf(first)).toBe(Object.prototype)
+    expect(Object.getPrototypeOf(first.jobs)).toBe(Object.prototype)
+    expect(Object.getPrototypeOf(first.quantiles)).toBe(Object.prototype)
+
+    first.count = -1
+    first.p99_ns = -1
+    first.jobs.started = 999
+    ;(first.quantiles as Record<string, number | null>)['0.9'] = -1
+    ;(first.quantiles as Record<string, number | null>).extra = 1
+
+    const second = store.snapshot(m, options)
+    expect(second).toEqual(pristine)
+    expect(second).not.toBe(first)
+    expect(second.jobs).not.toBe(first.jobs)
+    expect(second.quantiles).not.toBe(first.quantiles)
+    expect(JSON.parse(JSON.stringify(second))).toEqual(pristine)
+  })
+})
+
+describe('MetricStore histogram buckets', () => {
+  function bucketCounts(store: MetricStore, m: Metric): number[] {
+    return Array.from({ length: store.bucketBoundsNs.length + 1 }, (_, i) => m.bucketCount(i))
+  }
+
+  function refCounts(bounds: readonly number[], values: readonly number[]): number[] {
+    const counts = new Array<number>(bounds.length + 1).fill(0)
+    for (const v of values) counts[refBucketIndex(bounds, v)]++
+    return counts
+  }
+
+  it('uses le semantics: a value equal to a bound is counted in that bound', () => {
+    const bounds = [10, 100, 1000]
+    const { store } = makeStore({ bucketBoundsNs: bounds })
+    const m = acquire(store, 'api')
+    const values = [1, 10, 11, 100, 101, 1000, 1001, Number.MAX_SAFE_INTEGER]
+    for (const v of values) store.recordLatency(m, v)
+    expect(bucketCounts(store, m)).toEqual(refCounts(bounds, values))
+    expect(bucketCounts(store, m)).toEqual([2, 2, 2, 2]) // spelled out once to pin down `le`
+  })
+
+  it('match the reference assignment for recordLatency and recordLatencies (property)', () => {
+    const boundsArb = fc.oneof(
+      fc.constant([...DEFAULT_BUCKET_BOUNDS_NS]),
+      fc
+        .uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 8 })
+        .map((b) => b.sort((x, y) => x - y)),
+    )
+    fc.assert(
+      fc.property(
+        boundsArb.chain((bounds) =>
+          fc.record({
+            bounds: fc.constant(bounds),
+            batches: fc.array(
+              fc.record({
+                batch: fc.boolean(),
+                values: fc.array(
+                  fc.oneof(
+                    fc.constantFrom(...bounds),
+                    fc.constantFrom(...bounds).map((b) => b + 1),
+                    fc.constantFrom(...bounds).map((b) => Math.max(1, b - 1)),
+                    fc.integer({ min: 1, max: 20_000 }),
+                    fc.maxSafeNat().filter((v) => v > 0),
+                  ),
+                  { maxLength: 20 },
+                ),
+              }),
+              { maxLength: 10 },
+            ),
+          }),
+        ),
+        ({ bounds, batches }) => {
+          const { store } = makeStore({ bucketBoundsNs: bounds, maxSamples: 4 })
+          const m = acquire(store, 'api')
+          const other = acquire(store, 'other')
+          const all: number[] = []
+          for (const { batch, values } of batches) {
+            if (batch) store.recordLatencies(m, values)
+            else for (const v of values) store.recordLatency(m, v)
+            store.recordLatency(other, 1) // a neighbour's writes must not leak into m's buckets
+            all.push(...values)
+          }
+          const counts = bucketCounts(store, m)
+          expect(counts).toEqual(refCounts(bounds, all))
+          expect(counts.reduce((a, b) => a + b, 0)).toBe(m.total)
+          expect(bucketCounts(store, other)).toEqual(refCounts(bounds, batches.map(() => 1)))
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('default bounds are 1, 2.5, 5 per decade from 1 µs to 50 s, then 60 s', () => {
+    const { store } = makeStore()
+    expect(Array.from(store.bucketBoundsNs)).toEqual([...DEFAULT_BUCKET_BOUNDS_NS])
+    expect(DEFAULT_BUCKET_BOUNDS_NS[0]).toBe(1_000)
+    expect(DEFAULT_BUCKET_BOUNDS_NS[DEFAULT_BUCKET_BOUNDS_NS.length - 1]).toBe(60e9)
+    expect(DEFAULT_BUCKET_BOUNDS_NS).toContain(50e9)
+  })
+})
+
+describe('MetricStore service samples_total', () => {
+  it('counts every accepted sample across metrics, including deleted ones, exactly past 2^32', () => {
+    const { store } = makeStore()
+    const a = acquire(store, 'a')
+    const b = acquire(store, 'b')
+    store.recordLatency(a, 1)
+    store.recordLatencies(a, [1, 2, 3])
+    store.recordLatencies(b, [4, 5])
+    store.recordLatencies(b, [])
+    store.recordJob(b, 'created', 10) // jobs are not samples
+    expect(store.service.samplesTotal).toBe(6)
+    store.delete('a')
+    store.clear()
+    expect(store.service.samplesTotal).toBe(6)
+
+    const { store: big } = makeStore()
+    big.service.block.set(ServiceSlot.samplesTotal, 2 ** 32 - 2)
+    big.recordLatencies(acquire(big, 'x'), [7, 8, 9])
+    expect(big.service.samplesTotal).toBe(2 ** 32 + 1)
+    big.recordLatency(acquire(big, 'x'), 1)
+    expect(big.service.samplesTotal).toBe(2 ** 32 + 2)
+  })
+})

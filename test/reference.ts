@@ -1,0 +1,121 @@
+/**
+ * Obviously-right reference implementations for the store tests: whole-array sorts,
+ * linear scans and exact integer arithmetic, with no attempt at being fast.
+ * Nothing here imports from src/, so a test comparing the two is not comparing
+ * the code with itself.
+ */
+
+/** A decimal string split into an exact fraction num / den (den a power of ten). */
+export function decimalFraction(q: string): { num: bigint; den: bigint } {
+  const parts = q.split('.')
+  if (parts.length > 2) throw new Error(`reference: ${q} has more than one '.'`)
+  const whole = parts[0]
+  const fraction = parts[1] ?? ''
+  if (!/^\d*$/.test(whole) || !/^\d*$/.test(fraction) || whole + fraction === '') {
+    throw new Error(`reference: ${q} is not a plain decimal`)
+  }
+  // "0.07" -> 7 / 100, "1.50" -> 150 / 100, ".5" -> 5 / 10
+  return { num: BigInt(whole + fraction), den: 10n ** BigInt(fraction.length) }
+}
+
+/**
+ * Whether `text` is what the service should accept as a quantile: digits with an
+ * optional fractional part ("0.5", "1", ".5"; not "1." or "1e-3"), with a value > 0
+ * and <= 1, at most 32 characters.
+ */
+export function isValidQuantileText(text: string): boolean {
+  if (text.length === 0 || text.length > 32) return false
+  const dot = text.indexOf('.')
+  const whole = dot === -1 ? text : text.slice(0, dot)
+  const fraction = dot === -1 ? '' : text.slice(dot + 1)
+  const isDigits = (s: string) => [...s].every((c) => c >= '0' && c <= '9')
+  if (!isDigits(whole) || !isDigits(fraction)) return false
+  if (dot !== -1 && fraction === '') return false
+  if (whole === '' && fraction === '') return false
+  const { num, den } = decimalFraction(text)
+  return num > 0n && num <= den
+}
+
+/**
+ * Nearest-rank index for quantile q (decimal string) over n sorted values:
+ * rank = ceil(q·n) computed exactly as a quotient and remainder of integers,
+ * index = rank − 1 clamped to 0..n−1.
+ */
+export function nearestRankIndexRef(q: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`reference: n must be >= 1, got ${n}`)
+  const { num, den } = decimalFraction(q)
+  const product = num * BigInt(n) // q·n = product / den exactly
+  const quotient = product / den
+  const remainder = product % den
+  const rank = Number(remainder === 0n ? quotient : quotient + 1n)
+  return Math.min(Math.max(rank - 1, 0), n - 1)
+}
+
+export function sortedCopy(values: ArrayLike<number>): number[] {
+  return Array.from(values).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+/** The nearest-rank quantile q of values: sorted ascending copy at nearestRankIndexRef. */
+export function nearestRank(values: ArrayLike<number>, q: string): number {
+  if (values.length === 0) throw new Error('reference: nearestRank of no values')
+  return sortedCopy(values)[nearestRankIndexRef(q, values.length)]
+}
+
+export function refMin(values: readonly number[]): number | null {
+  return values.length === 0 ? null : sortedCopy(values)[0]
+}
+
+export function refMax(values: readonly number[]): number | null {
+  return values.length === 0 ? null : sortedCopy(values)[values.length - 1]
+}
+
+/** Exact sum of integer values (BigInt, so no rounding however large the values). */
+export function exactSum(values: readonly number[]): bigint {
+  let s = 0n
+  for (const v of values) s += BigInt(v)
+  return s
+}
+
+/**
+ * Mean of integer values, from the exact sum: correct to within two roundings.
+ * Compare a float-summed mean with `closeToMean` rather than exact equality.
+ */
+export function refMean(values: readonly number[]): number | null {
+  return values.length === 0 ? null : Number(exactSum(values)) / values.length
+}
+
+/**
+ * Whether `got` is within the error a left-to-right double summation of n positive
+ * values can make: relative error at most (n + 1) · 2^-52.
+ */
+export function closeToMean(got: number, want: number, n: number): boolean {
+  return Math.abs(got - want) <= Math.abs(want) * (n + 1) * Number.EPSILON
+}
+
+export interface TimedSample {
+  value: number
+  time: number
+}
+
+/** Samples whose age at `now` is strictly less than windowMs (age = now − time). */
+export function inWindow(samples: readonly TimedSample[], now: number, windowMs: number): TimedSample[] {
+  return samples.filter((s) => now - s.time < windowMs)
+}
+
+/** Index of the `le` bucket for value: the first bound with value <= bound, else bounds.length (+Inf). */
+export function refBucketIndex(bounds: ArrayLike<number>, value: number): number {
+  for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) return i
+  return bounds.length
+}
+
+/** A manual monotonic clock for window tests (no Fastify involved). */
+export function manualClock(start = 1_000) {
+  let t = start
+  return {
+    now: () => t,
+    advance(ms: number) {
+      if (ms < 0) throw new Error('reference: the clock is monotonic')
+      t += ms
+    },
+  }
+}

@@ -1,0 +1,241 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
+import { refMax, refMin } from './reference.js'
+
+interface Pair {
+  value: number
+  time: number
+}
+
+function contents(ring: SampleRing): Pair[] {
+  const out: Pair[] = []
+  ring.forEach((value, time) => out.push({ value, time }))
+  return out
+}
+
+/** The window as copyWindow reports it, with the copied values trimmed to its count. */
+function windowOf(ring: SampleRing, since: number) {
+  const dest = new Float64Array(ring.size)
+  const w = ring.copyWindow(since, dest)
+  return { ...w, values: Array.from(dest.subarray(0, w.count)) }
+}
+
+/** Capacity a growing ring should have after `pushes` pushes: doubling from INITIAL_CAPACITY, clamped to max. */
+function expectedCapacity(pushes: number, max: number): number {
+  let cap = Math.min(INITIAL_CAPACITY, max)
+  while (cap < pushes && cap < max) cap = Math.min(cap * 2, max)
+  return cap
+}
+
+describe('SampleRing growth', () => {
+  it('starts at INITIAL_CAPACITY and doubles up to a power-of-two maxCapacity', () => {
+    const max = 1024
+    const ring = new SampleRing(max)
+    expect(ring.capacity).toBe(INITIAL_CAPACITY)
+    const seen = new Set<number>([ring.capacity])
+    for (let i = 1; i <= max + 10; i++) {
+      ring.push(i, i)
+      expect(ring.capacity).toBe(expectedCapacity(i, max))
+      expect(ring.byteLength).toBe(ring.capacity * 16)
+      seen.add(ring.capacity)
+    }
+    const doublings: number[] = []
+    for (let c = INITIAL_CAPACITY; c <= max; c *= 2) doublings.push(c)
+    expect([...seen]).toEqual(doublings)
+    expect(ring.size).toBe(max)
+  })
+
+  it('clamps the last growth step to a maxCapacity that is not a power of two', () => {
+    const max = 10_000
+    const ring = new SampleRing(max)
+    const seen = new Set<number>([ring.capacity])
+    for (let i = 1; i <= max + 500; i++) {
+      ring.push(i, i)
+      seen.add(ring.capacity)
+    }
+    const caps = [...seen]
+    expect(caps[caps.length - 1]).toBe(max)
+    expect(caps[caps.length - 2]).toBe(8192)
+    expect(Math.max(...caps)).toBe(max)
+    expect(ring.size).toBe(max)
+    expect(ring.byteLength).toBe(max * 16)
+  })
+
+  it('starts at maxCapacity when it is below INITIAL_CAPACITY', () => {
+    const ring = new SampleRing(3)
+    expect(ring.capacity).toBe(3)
+    for (let i = 0; i < 10; i++) ring.push(i, i)
+    expect(ring.capacity).toBe(3)
+    expect(contents(ring).map((p) => p.value)).toEqual([7, 8, 9])
+  })
+
+  it('keeps the order of samples across a growth that happens after wrapping', () => {
+    // Fill to 8 (full, wrapped to next = 0), then push more so grow() must unroll.
+    const ring = new SampleRing(100)
+    for (let i = 0; i < 8; i++) ring.push(i, i)
+    ring.push(8, 8)
+    expect(ring.capacity).toBe(16)
+    expect(contents(ring).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it('rejects a maxCapacity that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new SampleRing(bad)).toThrow(RangeError)
+    }
+  })
+})
+
+describe('SampleRing wrap-around', () => {
+  it('keeps exactly the most recent maxCapacity samples, oldest first', () => {
+    const max = 50
+    const ring = new SampleRing(max)
+    const pushed: Pair[] = []
+    for (let i = 0; i < 3 * max + 7; i++) {
+      const p = { value: 1000 + i, time: i * 3 }
+      ring.push(p.value, p.time)
+      pushed.push(p)
+      expect(ring.size).toBe(Math.min(pushed.length, max))
+      expect(contents(ring)).toEqual(pushed.slice(-max))
+    }
+    expect(ring.capacity).toBe(max)
+  })
+
+  it('works with capacity 1: always holds only the newest sample', () => {
+    const ring = new SampleRing(1)
+    expect(ring.capacity).toBe(1)
+    expect(ring.size).toBe(0)
+    expect(windowOf(ring, -Infinity).count).toBe(0)
+    for (let i = 1; i <= 5; i++) {
+      ring.push(i * 10, i)
+      expect(ring.size).toBe(1)
+      expect(contents(ring)).toEqual([{ value: i * 10, time: i }])
+      expect(windowOf(ring, i - 1)).toEqual({ count: 1, min: i * 10, max: i * 10, sum: i * 10, values: [i * 10] })
+      expect(windowOf(ring, i).count).toBe(0)
+    }
+    expect(ring.byteLength).toBe(16)
+  })
+
+  it('clear() empties the ring and later pushes start fresh', () => {
+    const ring = new SampleRing(4)
+    for (let i = 0; i < 6; i++) ring.push(i, i)
+    ring.clear()
+    expect(ring.size).toBe(0)
+    expect(contents(ring)).toEqual([])
+    expect(windowOf(ring, -Infinity).count).toBe(0)
+    ring.push(42, 100)
+    expect(contents(ring)).toEqual([{ value: 42, time: 100 }])
+  })
+})
+
+describe('SampleRing.copyWindow', () => {
+  it('returns only samples whose time is strictly after `since`', () => {
+    const ring = new SampleRing(100)
+    // times 0, 10, 10, 20, 30
+    const pairs: Pair[] = [
+      { value: 5, time: 0 },
+      { value: 1, time: 10 },
+      { value: 9, time: 10 },
+      { value: 3, time: 20 },
+      { value: 7, time: 30 },
+    ]
+    for (const p of pairs) ring.push(p.value, p.time)
+    for (const since of [-1, 0, 5, 9, 10, 11, 20, 29, 30, 31]) {
+      const want = pairs.filter((p) => p.time > since).map((p) => p.value)
+      const w = windowOf(ring, since)
+      expect(w.values).toEqual(want)
+      expect(w.count).toBe(want.length)
+    }
+  })
+
+  it('a sample is in the window while its age is below the window length', () => {
+    const ring = new SampleRing(10)
+    ring.push(1, 1000)
+    const windowMs = 60_000
+    // age = now - 1000; since = now - windowMs
+    expect(windowOf(ring, 1000 + windowMs - 1 - windowMs).count).toBe(1) // age windowMs - 1
+    expect(windowOf(ring, 1000 + windowMs - windowMs).count).toBe(0) // age exactly windowMs
+  })
+
+  it('reports min, max and sum of the window only', () => {
+    const ring = new SampleRing(100)
+    const values = [40, 7, 99, 7, 13, 250, 1, 60]
+    values.forEach((v, i) => ring.push(v, i))
+    for (let since = -1; since < values.length; since++) {
+      const inside = values.slice(since + 1)
+      const w = windowOf(ring, since)
+      expect(w.count).toBe(inside.length)
+      expect(w.sum).toBe(inside.reduce((a, b) => a + b, 0))
+      if (inside.length > 0) {
+        expect(w.min).toBe(refMin(inside))
+        expect(w.max).toBe(refMax(inside))
+      }
+    }
+  })
+
+  it('handles values up to 2^53 - 1 exactly in min and max', () => {
+    const ring = new SampleRing(8)
+    const big = Number.MAX_SAFE_INTEGER
+    ring.push(big, 1)
+    ring.push(big - 1, 2)
+    ring.push(1, 3)
+    const w = windowOf(ring, 0)
+    expect(w.min).toBe(1)
+    expect(w.max).toBe(big)
+    expect(w.values).toEqual([big, big - 1, 1])
+  })
+})
+
+describe('SampleRing memory', () => {
+  it('a sparse ring with a large maxCapacity stays small', () => {
+    const ring = new SampleRing(10_000)
+    ring.push(1, 1)
+    ring.push(2, 2)
+    ring.push(3, 3)
+    expect(ring.capacity).toBe(INITIAL_CAPACITY)
+    expect(ring.byteLength).toBe(INITIAL_CAPACITY * 2 * 8)
+    expect(ring.byteLength).toBeLessThan(10_000 * 16)
+  })
+})
+
+describe('SampleRing property: matches a plain-array model', () => {
+  type Op = { kind: 'push'; value: number; dt: number } | { kind: 'window'; back: number }
+
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ kind: fc.constant('push' as const), value: fc.maxSafeNat(), dt: fc.nat(5) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('window' as const), back: fc.integer({ min: -2, max: 40 }) }) },
+  )
+
+  it('size, contents and every window agree with the model', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(opArb, { maxLength: 250 }), (max, ops) => {
+        const ring = new SampleRing(max)
+        const model: Pair[] = []
+        let now = 0
+        for (const op of ops) {
+          if (op.kind === 'push') {
+            now += op.dt
+            ring.push(op.value, now)
+            model.push({ value: op.value, time: now })
+            if (model.length > max) model.shift()
+            expect(ring.size).toBe(model.length)
+            expect(ring.capacity).toBeLessThanOrEqual(max)
+            expect(ring.capacity).toBeGreaterThanOrEqual(ring.size)
+          } else {
+            const since = now - op.back
+            const inside = model.filter((p) => p.time > since).map((p) => p.value)
+            const w = windowOf(ring, since)
+            expect(w.values).toEqual(inside)
+            expect(w.count).toBe(inside.length)
+            if (inside.length > 0) {
+              expect(w.min).toBe(refMin(inside))
+              expect(w.max).toBe(refMax(inside))
+            }
+          }
+        }
+        expect(contents(ring)).toEqual(model)
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
