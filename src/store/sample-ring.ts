@@ -124,12 +124,11 @@ export class SampleRing {
   }
 
   private grow(): void {
-    // Only called when full, so the oldest pair sits at `next`; unroll it to index 0.
+    // Called only when full below maxCapacity: nothing has been overwritten yet,
+    // so the pairs sit in order from index 0 and `next` has wrapped to 0.
     const newCap = Math.min(this.cap * 2, this.maxCapacity)
     const grown = new Float64Array(newCap * 2)
-    const head = this.next << 1
-    grown.set(this.slots.subarray(head), 0)
-    grown.set(this.slots.subarray(0, head), this.slots.length - head)
+    grown.set(this.slots)
     this.slots = grown
     this.next = this.len
     this.cap = newCap
