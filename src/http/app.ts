@@ -57,8 +57,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: !requestLogs }),
     // Without request logs, a per-request child logger is pure cost: share the root one.
     ...(requestLogs ? {} : { childLoggerFactory: (logger) => logger }),
-    // Long enough that over-long ids reach the schema (400), not the router (404).
-    routerOptions: { maxParamLength: 2048 },
+    // Unbounded, so that every over-long id reaches the schema (400): past the limit the
+    // router answers 414 itself, with a mismatched "Bad Request" and no onRequest hooks.
+    // Node's header size limit (16 KiB) already bounds a URL from a socket.
+    routerOptions: { maxParamLength: Number.MAX_SAFE_INTEGER },
     bodyLimit: BODY_LIMIT,
     // Slow clients: headers and whole requests that trickle in are cut off. Node
     // enforces both only when it checks its connections, so check every second.
