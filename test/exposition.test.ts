@@ -355,6 +355,21 @@ describe('GET /metrics exposition', () => {
     expect(narrow.samples.find((s) => s.name === 'latency_tracker_window_samples' && s.labels.id === 'checkout')?.value).toBe('0')
   })
 
+  it('a large exposition (sent in many chunks) stays whole and grouped', async () => {
+    const app = await build()
+    const ids = Array.from({ length: 600 }, (_, i) => `id-${String(i).padStart(4, '0')}`)
+    for (const id of ids) await postJson(app, `/metrics/${id}/latency`, { latency_ns: [1000, 2_000_000] })
+    for (const format of ['prometheus', 'openmetrics'] as const) {
+      const text = await scrape(app, format)
+      expect(text.length).toBeGreaterThan(4 * 64 * 1024)
+      const parsed = parse(text, format)
+      const buckets = parsed.samples.filter((s) => s.name === 'latency_tracker_latency_seconds_bucket')
+      expect(buckets.length).toBe(ids.length * 26)
+      expect([...new Set(buckets.map((s) => s.labels.id))]).toEqual(ids)
+      expect(buckets.filter((s) => s.labels.le === '+Inf').every((s) => s.value === '2')).toBe(true)
+    }
+  })
+
   it('uses the configured histogram bounds', async () => {
     const app = await build({ histogramBuckets: [0.001, 0.01, 0.1] })
     await postJson(app, '/metrics/x/latency', { latency_ns: [999_999, 1_000_000, 1_000_001, 50_000_000, 200_000_000] })

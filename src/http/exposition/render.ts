@@ -22,7 +22,7 @@ import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-
  * - Job, sample and request counters are cumulative counters; in-progress jobs,
  *   in-flight requests, ids held and ring memory are gauges.
  */
-export async function renderExposition(store: MetricStore, options: SnapshotOptions, format: TextFormat): Promise<string> {
+export async function renderExposition(store: MetricStore, options: SnapshotOptions, format: TextFormat): Promise<Buffer[]> {
   const summary = new Family(
     'latency_tracker_window_latency_seconds',
     'summary',
@@ -45,29 +45,31 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
   const requests = new Family('latency_tracker_http_requests_total', 'counter', 'HTTP responses sent, by status class.')
   const inFlight = new Family('latency_tracker_http_requests_in_flight', 'gauge', 'HTTP requests received and not yet answered.')
 
-  const quantiles = quantileLabels(options)
-  const le = [...store.bucketBoundsNs].map((b) => formatValue(seconds(b)))
-  le.push('+Inf')
+  // The label text after the id, built once per scrape: `,quantile="0.5"}`, `,le="0.001"}`, `,event="created"}`.
+  const quantiles = quantileLabels(options).map((q) => ({ key: q.key, rest: `,quantile="${q.label}"}` }))
+  const buckets = [...store.bucketBoundsNs].map((b) => `,le="${formatValue(seconds(b))}"}`)
+  buckets.push(',le="+Inf"}')
+  const events = JOB_EVENTS.map((event) => ({ event, rest: `,event="${event}"}` }))
   let bytes = 0
 
   await forEachMetricInSlices(store, (metric: Metric) => {
     const s = store.snapshot(metric, options)
     const idLabel = labelSet([['id', metric.id]])
     const idPrefix = idLabel.slice(0, -1)
-    for (const q of quantiles) summary.sample('', `${idPrefix},quantile="${q.label}"}`, quantileValue(s, q.key))
+    for (const q of quantiles) summary.sample('', idPrefix + q.rest, quantileValue(s, q.key))
     summary.sample('_sum', idLabel, seconds(metric.sumNs))
     summary.sample('_count', idLabel, metric.total)
     windowSamples.sample('', idLabel, s.count)
 
     let cumulative = 0
-    for (let i = 0; i < le.length; i++) {
+    for (let i = 0; i < buckets.length; i++) {
       cumulative += metric.bucketCount(i)
-      histogram.sample('_bucket', `${idPrefix},le="${le[i]}"}`, cumulative)
+      histogram.sample('_bucket', idPrefix + buckets[i], cumulative)
     }
     histogram.sample('_sum', idLabel, seconds(metric.sumNs))
     histogram.sample('_count', idLabel, cumulative)
 
-    for (const event of JOB_EVENTS) jobs.sample('', `${idPrefix},event="${event}"}`, s.jobs[event])
+    for (const e of events) jobs.sample('', idPrefix + e.rest, s.jobs[e.event])
     inProgress.sample('', idLabel, s.jobs.in_progress)
     bytes += metric.ring.byteLength
   })
@@ -82,10 +84,9 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
   inFlight.sample('', '', block.get(ServiceSlot.inFlight))
 
   const families = [summary, windowSamples, histogram, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
-  let out = ''
-  for (const family of families) out += family.render(format)
-  out += await renderProcessMetrics(format)
-  if (format === 'openmetrics') out += '# EOF\n'
+  const out = families.flatMap((family) => family.render(format))
+  out.push(Buffer.from(await renderProcessMetrics(format)))
+  if (format === 'openmetrics') out.push(Buffer.from('# EOF\n'))
   return out
 }
 

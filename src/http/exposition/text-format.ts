@@ -53,9 +53,19 @@ export function familyHeader(format: TextFormat, name: string, type: FamilyType,
   return out
 }
 
-/** One family: its metadata, then sample lines appended in order. Empty families are left out of the output. */
+/** Text is handed out in UTF-8 chunks of about this size rather than as one string. */
+const CHUNK_CHARS = 64 * 1024
+
+/**
+ * One family: its metadata, then sample lines appended in order. The lines are
+ * sealed into UTF-8 Buffers every CHUNK_CHARS characters, so that a large
+ * exposition (tens of MB for thousands of ids) is neither one huge string that
+ * must be flattened and encoded in a single blocking step when sent, nor
+ * millions of rope nodes for the garbage collector. Empty families are left out.
+ */
 export class Family {
-  private body = ''
+  private text = ''
+  private readonly chunks: Buffer[] = []
 
   constructor(
     readonly name: string,
@@ -66,14 +76,24 @@ export class Family {
 
   /** Appends `name+suffix{labels} value`. `labels` is a prebuilt labelSet() string. */
   sample(suffix: string, labels: string, value: number): void {
-    this.body += `${this.name}${suffix}${labels} ${formatValue(value)}\n`
+    this.text += `${this.name}${suffix}${labels} ${formatValue(value)}\n`
+    if (this.text.length >= CHUNK_CHARS) this.seal()
   }
 
   get empty(): boolean {
-    return this.body === ''
+    return this.text === '' && this.chunks.length === 0
   }
 
-  render(format: TextFormat): string {
-    return this.empty ? '' : familyHeader(format, this.name, this.type, this.help, this.unit) + this.body
+  /** The family's header and lines, as UTF-8 chunks. */
+  render(format: TextFormat): Buffer[] {
+    if (this.empty) return []
+    this.seal()
+    return [Buffer.from(familyHeader(format, this.name, this.type, this.help, this.unit)), ...this.chunks]
+  }
+
+  private seal(): void {
+    if (this.text === '') return
+    this.chunks.push(Buffer.from(this.text))
+    this.text = ''
   }
 }

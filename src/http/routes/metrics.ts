@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { MetricSnapshot, MetricStore } from '../../store/metric-store.js'
 import { MetricNotFoundError } from '../errors.js'
@@ -35,8 +37,12 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
       const format = request.query.format === undefined ? negotiate(request.headers.accept) : parseFormat(request.query.format)
       reply.header('vary', 'Accept')
       if (format !== 'json') {
-        const text = await renderExposition(store, options, format)
-        return reply.type(CONTENT_TYPES[format]).send(text)
+        // UTF-8 chunks, streamed: no single multi-MB string to flatten and encode in one go.
+        // (The type provider types payloads from the JSON schemas; a stream of text is what
+        // the text/plain and OpenMetrics entries of the 200 schema describe.)
+        const chunks = await renderExposition(store, options, format)
+        reply.type(CONTENT_TYPES[format])
+        return (reply as unknown as FastifyReply).send(Readable.from(chunks, { objectMode: false }))
       }
       const snapshots: MetricSnapshot[] = []
       await forEachMetricInSlices(store, (metric) => {
