@@ -168,3 +168,16 @@ describe('GET /metrics service counters', () => {
     expect(second).toBeGreaterThanOrEqual(first)
   })
 })
+
+describe('GET /metrics request counters: URLs the router rejects', () => {
+  it('counts a malformed percent-encoded path as a 4xx response, answered in the JSON error shape', async () => {
+    const app = await build()
+    const bad = await app.inject({ method: 'GET', url: '/metrics/%zz' })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' })
+    expect(bad.json().message).toEqual(expect.any(String))
+    const { requests } = (await app.inject({ method: 'GET', url: '/metrics' })).json().service
+    expect(requests.total).toBe(1)
+    expect(requests['4xx']).toBe(1)
+  })
+})

@@ -13,7 +13,7 @@ import type { LogLevel } from '../config.js'
 import { MetricStore } from '../store/metric-store.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { registerDocs } from './docs.js'
-import { countRequests } from './request-counters.js'
+import { countRequests, requestTracker } from './request-counters.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { latencyRoutes } from './routes/latency.js'
@@ -52,6 +52,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
   const store = new MetricStore({ ...options, bucketBoundsNs: options.histogramBuckets?.map((s) => Math.round(s * 1e9)) })
+  const track = requestTracker(store.service)
   const fastifyOptions: FastifyHttpOptions<Server> = {
     // pino's per-request logs halve throughput, so they come only with debug.
     logController: new LogController({ disableRequestLogging: !requestLogs }),
@@ -76,11 +77,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
     schemaErrorFormatter: formatValidationErrors,
+    // URLs the router itself rejects (malformed percent-encoding) skip every hook:
+    // count them here and answer in the same JSON shape as every other error.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      track(reply.raw)
+      const status = err.statusCode ?? 400
+      reply.code(status).send({ statusCode: status, code: err.code, error: STATUS_CODES[status], message: err.message })
+    },
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
-  countRequests(app, store.service)
+  countRequests(app, track)
   app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs ?? 0,
     retryAfter: OVERLOAD_RETRY_AFTER_S,

@@ -11,7 +11,7 @@ import type { ServiceCounters } from '../store/service-counters.js'
  * app.inject, whose fake socket never reports the write as flushed.) Shared
  * listeners: nothing is allocated per request.
  */
-export function countRequests(app: FastifyInstance, counters: ServiceCounters): void {
+export function requestTracker(counters: ServiceCounters): RequestTracker {
   function onFinish(this: ServerResponse): void {
     // app.inject's fake response can emit 'finish' twice: count the first only.
     this.removeListener('finish', onFinish)
@@ -22,10 +22,20 @@ export function countRequests(app: FastifyInstance, counters: ServiceCounters): 
     this.removeListener('finish', onFinish)
     counters.requestAbandoned()
   }
-  app.addHook('onRequest', (_request, reply, done) => {
+  return (res) => {
     counters.requestStarted()
-    reply.raw.on('finish', onFinish)
-    reply.raw.on('close', onClose)
+    res.on('finish', onFinish)
+    res.on('close', onClose)
+  }
+}
+
+/** Counts one request, from its raw response. */
+export type RequestTracker = (res: ServerResponse) => void
+
+/** Counts every request that reaches Fastify's hooks, before any other hook runs. */
+export function countRequests(app: FastifyInstance, track: RequestTracker): void {
+  app.addHook('onRequest', (_request, reply, done) => {
+    track(reply.raw)
     done()
   })
 }
