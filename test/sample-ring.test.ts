@@ -239,3 +239,38 @@ describe('SampleRing property: matches a plain-array model', () => {
     )
   })
 })
+
+describe('SampleRing.pushMany', () => {
+  const pairs = (ring: SampleRing) => {
+    const out: [number, number][] = []
+    ring.forEach((v, t) => out.push([v, t]))
+    return out
+  }
+
+  it('leaves the ring exactly as the same push() calls would (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.array(fc.integer({ min: 1, max: 1_000 }), { maxLength: 60 }), { maxLength: 12 }),
+        (max, batches) => {
+          const one = new SampleRing(max)
+          const many = new SampleRing(max)
+          batches.forEach((batch, time) => {
+            for (const v of batch) one.push(v, time)
+            many.pushMany(batch, time)
+            expect(many.size).toBe(one.size)
+            expect(many.capacity).toBe(one.capacity)
+            expect(pairs(many)).toEqual(pairs(one))
+          })
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('keeps only the last maxCapacity values of a batch larger than the ring', () => {
+    const ring = new SampleRing(5)
+    ring.pushMany([1, 2, 3, 4, 5, 6, 7, 8], 1)
+    expect(pairs(ring).map(([v]) => v)).toEqual([4, 5, 6, 7, 8])
+  })
+})

@@ -1,5 +1,5 @@
 import { CounterBlock, CounterSlab } from './counter-block.js'
-import { DEFAULT_BUCKET_BOUNDS_NS, bucketIndex } from './histogram-buckets.js'
+import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
 import { type Quantile, nearestRankIndex, quantile } from './quantile.js'
 import { SampleRing } from './sample-ring.js'
 import { selectRanks } from './selection.js'
@@ -130,6 +130,7 @@ export class MetricStore {
   readonly maxSamples: number
   readonly windowMs: number
   readonly bucketBoundsNs: Float64Array
+  private readonly buckets: BucketIndex
   readonly service = new ServiceCounters()
   readonly now: () => number
   private readonly metrics = new Map<string, Metric>()
@@ -143,7 +144,8 @@ export class MetricStore {
     this.maxMetrics = options.maxMetrics
     this.maxSamples = options.maxSamples
     this.windowMs = options.windowMs
-    this.bucketBoundsNs = Float64Array.from(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
+    this.buckets = new BucketIndex(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
+    this.bucketBoundsNs = this.buckets.bounds
     this.now = options.now ?? (() => performance.now())
     this.slab = new CounterSlab(BUCKET_SLOT + this.bucketBoundsNs.length + 1)
     this.bucketTally = new Uint32Array(this.bucketBoundsNs.length + 1)
@@ -214,23 +216,22 @@ export class MetricStore {
     metric.lastWriteAt = time
     const c = metric.counters
     c.increment(TOTAL_SLOT)
-    c.increment(BUCKET_SLOT + bucketIndex(this.bucketBoundsNs, value))
-    this.service.samplesAccepted(1)
+    c.increment(BUCKET_SLOT + this.buckets.of(value))
+    this.service.sampleAccepted()
   }
 
   /** Records a validated batch; every value gets the same arrival time. */
   recordLatencies(metric: Metric, values: readonly number[]): void {
     const n = values.length
     const time = this.now()
-    const ring = metric.ring
-    const bounds = this.bucketBoundsNs
+    metric.ring.pushMany(values, time)
+    const buckets = this.buckets
     const tally = this.bucketTally
     let sum = 0
     for (let i = 0; i < n; i++) {
       const v = values[i]
-      ring.push(v, time)
       sum += v
-      tally[bucketIndex(bounds, v)]++
+      tally[buckets.of(v)]++
     }
     metric.sumNs += sum
     metric.lastWriteAt = time

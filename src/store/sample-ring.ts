@@ -67,6 +67,28 @@ export class SampleRing {
     this.len++
   }
 
+  /**
+   * Appends values[0..n-1], all with the same time, as n push() calls would:
+   * growing as needed, and keeping only the most recent maxCapacity.
+   */
+  pushMany(values: ArrayLike<number>, time: number): void {
+    const n = values.length
+    while (this.len + n > this.cap && this.cap < this.maxCapacity) this.grow()
+    const cap = this.cap
+    const slots = this.slots
+    // Values that the rest of the batch would overwrite anyway are skipped.
+    const from = n > cap ? n - cap : 0
+    let next = this.next
+    for (let i = from; i < n; i++) {
+      const j = next << 1
+      slots[j] = values[i]
+      slots[j + 1] = time
+      next = next + 1 === cap ? 0 : next + 1
+    }
+    this.next = next
+    this.len = Math.min(cap, this.len + n - from)
+  }
+
   clear(): void {
     this.next = 0
     this.len = 0
@@ -124,8 +146,8 @@ export class SampleRing {
   }
 
   private grow(): void {
-    // Called only when full below maxCapacity: nothing has been overwritten yet,
-    // so the pairs sit in order from index 0 and `next` has wrapped to 0.
+    // Called only below maxCapacity, when the ring has never wrapped: the pairs
+    // sit in order from index 0, and the next one goes at index len.
     const newCap = Math.min(this.cap * 2, this.maxCapacity)
     const grown = new Float64Array(newCap * 2)
     grown.set(this.slots)
