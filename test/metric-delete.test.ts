@@ -130,3 +130,16 @@ describe('DELETE /metrics', () => {
     expect(snap.jobs).toEqual(NO_JOBS)
   })
 })
+
+describe('DELETE from clients that always send Content-Type: application/json', () => {
+  it('deletes one id and all ids even with the header and no body', async () => {
+    const app = await build()
+    await postJson(app, '/metrics/a/latency', { latency_ns: 5 })
+    await postJson(app, '/metrics/b/latency', { latency_ns: 5 })
+    const headers = { 'content-type': 'application/json' }
+    expect((await app.inject({ method: 'DELETE', url: '/metrics/a', headers })).statusCode).toBe(204)
+    expect((await app.inject({ method: 'GET', url: '/metrics/a' })).statusCode).toBe(404)
+    expect((await app.inject({ method: 'DELETE', url: '/metrics', headers })).statusCode).toBe(204)
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).json().metrics).toEqual([])
+  })
+})

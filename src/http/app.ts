@@ -13,6 +13,7 @@ import type { LogLevel } from '../config.js'
 import { MetricStore } from '../store/metric-store.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { registerDocs } from './docs.js'
+import { parseJsonBodies } from './json-body.js'
 import { countRequests, requestTracker } from './request-counters.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
@@ -88,6 +89,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
+  parseJsonBodies(app)
   countRequests(app, track)
   app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs ?? 0,

@@ -32,3 +32,5 @@ export const ForbiddenError = createError<[string]>(
   'the read-only token cannot be used for %s: writes and deletes need AUTH_TOKEN',
   403,
 )
+
+export const InvalidJsonError = createError<[string]>('LT_INVALID_JSON', 'body is not valid JSON: %s', 400)
