@@ -2,7 +2,7 @@ import { CounterBlock, CounterSlab } from './counter-block.js'
 import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
 import { type Quantile, nearestRankIndex, quantile } from './quantile.js'
 import { SampleRing } from './sample-ring.js'
-import { selectRanks } from './selection.js'
+import { valuesAtRanks } from './bucket-select.js'
 import { ServiceCounters } from './service-counters.js'
 
 export const JOB_EVENTS = ['created', 'started', 'completed', 'failed', 'retried'] as const
@@ -275,20 +275,19 @@ export class MetricStore {
     if (n > 0) {
       const wanted = extra === undefined ? [P50, P95, P99] : [P50, P95, P99, ...extra]
       const index = wanted.map((q) => nearestRankIndex(q, n))
-      selectRanks(
-        values,
-        n,
-        [...new Set(index)].sort((a, b) => a - b),
-      )
+      const ranks = [...new Set(index)].sort((a, b) => a - b)
+      const at: number[] = []
+      valuesAtRanks(values, n, ranks, w.min, w.max, at)
+      const valueAt = (i: number) => at[ranks.indexOf(index[i])]
       snapshot.min_ns = w.min
       snapshot.max_ns = w.max
       snapshot.mean_ns = w.sum / n
-      snapshot.p50_ns = values[index[0]]
-      snapshot.p95_ns = values[index[1]]
-      snapshot.p99_ns = values[index[2]]
+      snapshot.p50_ns = valueAt(0)
+      snapshot.p95_ns = valueAt(1)
+      snapshot.p99_ns = valueAt(2)
       if (extra !== undefined) {
         const out: Record<string, number | null> = {}
-        for (let i = 0; i < extra.length; i++) out[extra[i].key] = values[index[3 + i]]
+        for (let i = 0; i < extra.length; i++) out[extra[i].key] = valueAt(3 + i)
         snapshot.quantiles = out
       }
     } else if (extra !== undefined) {

@@ -1,0 +1,53 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { valuesAtRanks } from '../src/store/bucket-select.js'
+import { sortedCopy } from './reference.js'
+
+/** Runs valuesAtRanks on a copy and compares every rank with a sorted copy. */
+function check(values: number[], ranksWanted: number[]) {
+  const n = values.length
+  const ranks = [...new Set(ranksWanted.map((r) => Math.min(n - 1, Math.max(0, r))))].sort((a, b) => a - b)
+  const a = Float64Array.from(values)
+  const out: number[] = []
+  valuesAtRanks(a, n, ranks, Math.min(...values), Math.max(...values), out)
+  const sorted = sortedCopy(values)
+  expect(out).toEqual(ranks.map((r) => sorted[r]))
+}
+
+const ranksFor = (n: number) => fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: 8 })
+
+describe('valuesAtRanks (radix pre-pass, then selection within buckets)', () => {
+  it('matches a sorted copy on wide, log-spread integers (property)', () => {
+    const values = fc.array(
+      fc.oneof(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 5_000 })),
+      { minLength: 1_024, maxLength: 6_000 },
+    )
+    fc.assert(fc.property(values.chain((v) => fc.tuple(fc.constant(v), ranksFor(v.length))), ([v, r]) => check(v, r)), {
+      numRuns: 60,
+    })
+  })
+
+  it('matches on narrow spreads and heavy duplicates, where one bucket holds most values (property)', () => {
+    const values = fc
+      .tuple(fc.integer({ min: 1, max: 1e12 }), fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 1_024, max: 5_000 }))
+      .chain(([base, spread, n]) => fc.array(fc.integer({ min: base, max: base + spread }), { minLength: n, maxLength: n }))
+    fc.assert(fc.property(values.chain((v) => fc.tuple(fc.constant(v), ranksFor(v.length))), ([v, r]) => check(v, r)), {
+      numRuns: 60,
+    })
+  })
+
+  it('matches below the size where the pre-pass is used, and at its edge', () => {
+    for (const n of [1, 2, 3, 1_023, 1_024, 1_025]) {
+      const values = Array.from({ length: n }, (_, i) => ((i * 7_919) % 1_000_003) + 1)
+      check(values, [0, Math.floor(n / 2), n - 1])
+    }
+  })
+
+  it('handles a constant array, the extremes 1 and 2^53−1, and p50/p95/p99 of 10,000 samples', () => {
+    check(new Array(5_000).fill(42), [0, 2_500, 4_999])
+    const extremes = Array.from({ length: 4_000 }, (_, i) => (i % 2 === 0 ? 1 : Number.MAX_SAFE_INTEGER))
+    check(extremes, [0, 1_999, 2_000, 3_999])
+    const latencies = Array.from({ length: 10_000 }, (_, i) => Math.round(10 ** (4 + 5 * (((i * 2_654_435_761) % 2 ** 32) / 2 ** 32))))
+    check(latencies, [4_999, 9_499, 9_899])
+  })
+})
