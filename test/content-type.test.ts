@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { build, postJson } from './helper.js'
+import { build, expectError, postJson } from './helper.js'
 
 /** Both write routes, each with a body it accepts when sent as application/json. */
 const ROUTES = [
@@ -13,14 +12,6 @@ function post(app: FastifyInstance, id: string, route: string, headers: Record<s
   return app.inject({ method: 'POST', url: `/metrics/${id}/${route}`, headers, ...(payload === undefined ? {} : { payload }) })
 }
 
-function expectError(res: LightMyRequestResponse, status: number): string {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/json/)
-  const body = res.json()
-  expect(body).toMatchObject({ statusCode: status, error: STATUS_CODES[status] })
-  expect(typeof body.message).toBe('string')
-  return body.message as string
-}
 
 /** Media types the contract refuses with 415, sent with a body that would be valid JSON. */
 const REFUSED = [

@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { build, postJson } from './helper.js'
+import { build, expectError, postJson, postJsonText } from './helper.js'
 
 const EVENTS = ['created', 'started', 'completed', 'failed', 'retried'] as const
 type Event = (typeof EVENTS)[number]
@@ -10,22 +9,9 @@ type Counts = Record<Event, number>
 const ZERO: Counts = { created: 0, started: 0, completed: 0, failed: 0, retried: 0 }
 
 function postRaw(app: FastifyInstance, id: string, payload: string) {
-  return app.inject({
-    method: 'POST',
-    url: `/metrics/${id}/jobs`,
-    headers: { 'content-type': 'application/json' },
-    payload,
-  })
+  return postJsonText(app, `/metrics/${id}/jobs`, payload)
 }
 
-function expectError(res: LightMyRequestResponse, status: number): string {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/json/)
-  const body = res.json()
-  expect(body).toMatchObject({ statusCode: status, error: STATUS_CODES[status] })
-  expect(typeof body.message).toBe('string')
-  return body.message as string
-}
 
 async function jobs(app: FastifyInstance, id: string) {
   const res = await app.inject({ method: 'GET', url: `/metrics/${id}` })

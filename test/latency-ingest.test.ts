@@ -1,29 +1,13 @@
-import { STATUS_CODES } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { build, postJson } from './helper.js'
+import { build, expectError, postJson, postJsonText } from './helper.js'
 
 const MAX_SAFE = 9007199254740991
 
 function postRaw(app: FastifyInstance, id: string, payload: string) {
-  return app.inject({
-    method: 'POST',
-    url: `/metrics/${id}/latency`,
-    headers: { 'content-type': 'application/json' },
-    payload,
-  })
+  return postJsonText(app, `/metrics/${id}/latency`, payload)
 }
 
-/** Asserts a JSON error in Fastify's shape and returns its message. */
-function expectError(res: LightMyRequestResponse, status: number): string {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/json/)
-  const body = res.json()
-  expect(body).toMatchObject({ statusCode: status, error: STATUS_CODES[status] })
-  expect(typeof body.message).toBe('string')
-  return body.message as string
-}
 
 async function read(app: FastifyInstance, id: string) {
   return app.inject({ method: 'GET', url: `/metrics/${id}` })

@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { build, manualClock, postJson } from './helper.js'
+import { build, expectError, manualClock, postJson } from './helper.js'
 
 // A small sort-based reference, independent of src/ (test/reference.ts holds a
 // fuller one; this file keeps its own so it runs on its own).
@@ -72,14 +71,6 @@ async function get(app: FastifyInstance, url: string) {
   return app.inject({ method: 'GET', url })
 }
 
-function expectError(res: LightMyRequestResponse, status: number): string {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/json/)
-  const body = res.json()
-  expect(body).toMatchObject({ statusCode: status, error: STATUS_CODES[status] })
-  expect(typeof body.message).toBe('string')
-  return body.message as string
-}
 
 /** Asserts every statistic of a snapshot against the sort-based reference over `values`. */
 function expectStats(snap: Record<string, unknown>, values: number[]) {
