@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MetricStore } from '../src/store/metric-store.js'
 import { decodeState, encodeState } from '../src/store/state-file.js'
-import { type ServerProcess, spawnServer } from './spawn-server.js'
+import { logLines, type ServerProcess, spawnServer } from './spawn-server.js'
 
 // The state file across real restarts of the built service (dist/main.js), on
 // 127.0.0.1 only. No assertion depends on timing: waits are bounded polls.
@@ -54,19 +54,6 @@ async function postJob(server: ServerProcess, id: string, event: string, count?:
   expect(res.status, res.text).toBe(202)
 }
 
-/** The JSON lines of pino's output (anything else is skipped). */
-function logLines(output: string): Record<string, any>[] {
-  const lines: Record<string, any>[] = []
-  for (const line of output.split('\n')) {
-    if (!line.startsWith('{')) continue
-    try {
-      lines.push(JSON.parse(line) as Record<string, any>)
-    } catch {
-      // a partial line: ignored
-    }
-  }
-  return lines
-}
 
 /** Decodes a state file as a new process would, into a store with this test's limits. */
 function decodeFile(data: Buffer): MetricStore {

@@ -3,7 +3,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
+import { logLines, runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
 
 // Everything here runs the built service (dist/main.js) as a child process and
 // talks to it over real sockets on 127.0.0.1 only. No assertion depends on timing:
@@ -59,19 +59,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, at
   throw new Error(`gave up waiting for ${what}`)
 }
 
-/** The JSON lines of pino's output (anything else is skipped). */
-function logLines(output: string): Record<string, any>[] {
-  const lines: Record<string, any>[] = []
-  for (const line of output.split('\n')) {
-    if (!line.startsWith('{')) continue
-    try {
-      lines.push(JSON.parse(line) as Record<string, any>)
-    } catch {
-      // a partial line: ignored
-    }
-  }
-  return lines
-}
 
 /** Resolves 'refused' when nothing accepts connections on the port, 'accepted' otherwise. */
 function tryConnect(port: number): Promise<'refused' | 'accepted'> {

@@ -120,3 +120,17 @@ export async function runToExit(
     running.delete(child)
   }
 }
+
+/** The JSON lines of pino's output (anything else is skipped). */
+export function logLines(output: string): Record<string, any>[] {
+  const lines: Record<string, any>[] = []
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue
+    try {
+      lines.push(JSON.parse(line) as Record<string, any>)
+    } catch {
+      // a partial line: ignored
+    }
+  }
+  return lines
+}
