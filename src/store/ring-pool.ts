@@ -1,0 +1,133 @@
+/**
+ * Storage for SampleRings. A ring of up to `maxPooledPairs` pairs gets a region
+ * (array, base) carved from a shared chunk rather than a typed array of its own:
+ * each typed array costs a malloc'd backing store plus an ArrayBuffer and a view
+ * on the heap, which for a sparse id (16 pairs = 256 B of data) is more than the
+ * data itself. Larger rings get their own array, exactly their capacity.
+ *
+ *   chunk k (Float64Array over a SharedArrayBuffer of chunkPairs * 16 bytes):
+ *     [ region 16 pairs | region 8 | region 512 | ...     free tail        ]
+ *       ^ base = 0        ^ base = 32  ^ base = 48        ^ bump * 2
+ *
+ * Invariants
+ *   - Size classes are the powers of two 1, 2, 4, ... maxPooledPairs; a request is
+ *     rounded up to its class. A region of class P occupies elements
+ *     [base, base + 2P) of its chunk; regions handed out never overlap.
+ *   - Only the last chunk has an unused tail, from element 2 * bump. When a request
+ *     does not fit in it, the tail is cut into power-of-two regions that go to the
+ *     free lists, and a new chunk is started.
+ *   - A released region goes on its class's free list and is handed out again by
+ *     the next request of that class (most recently released first). Released
+ *     memory is never returned to the system nor merged across classes: the pool
+ *     holds, per class, at most the peak number of regions live at once.
+ *   - Regions are not zeroed: a ring only reads the pairs it has written.
+ */
+export const DEFAULT_MAX_POOLED_PAIRS = 512
+/** 64 KiB chunks: 4,096 pairs. */
+export const DEFAULT_CHUNK_PAIRS = 4096
+
+export interface RingRegion {
+  readonly array: Float64Array
+  /** Element index of the region's first slot in `array`. */
+  readonly base: number
+  /** Pairs the region holds: the size class, or the exact capacity when not pooled. */
+  readonly pairs: number
+}
+
+export class RingPool {
+  private readonly chunks: Float64Array[] = []
+  /** Per class (index log2 of the pairs): the arrays and bases of free regions. */
+  private readonly freeArrays: Float64Array[][] = []
+  private readonly freeBases: number[][] = []
+  /** Pairs already carved from the last chunk. */
+  private bump: number
+
+  constructor(
+    readonly maxPooledPairs = DEFAULT_MAX_POOLED_PAIRS,
+    readonly chunkPairs = DEFAULT_CHUNK_PAIRS,
+  ) {
+    if (!isPowerOfTwo(maxPooledPairs) || !isPowerOfTwo(chunkPairs) || chunkPairs < maxPooledPairs) {
+      throw new RangeError(`maxPooledPairs (${maxPooledPairs}) and chunkPairs (${chunkPairs}) must be powers of two, chunkPairs >= maxPooledPairs`)
+    }
+    for (let p = 1; p <= maxPooledPairs; p *= 2) {
+      this.freeArrays.push([])
+      this.freeBases.push([])
+    }
+    this.bump = chunkPairs
+  }
+
+  /** Pairs of the region that holds a ring of `capacity` pairs. */
+  regionPairs(capacity: number): number {
+    return capacity > this.maxPooledPairs ? capacity : ceilPowerOfTwo(capacity)
+  }
+
+  /** A region of at least `capacity` pairs (capacity >= 1). */
+  allocate(capacity: number): RingRegion {
+    const pairs = this.regionPairs(capacity)
+    if (pairs > this.maxPooledPairs) return { array: new Float64Array(pairs * 2), base: 0, pairs }
+    const k = log2(pairs)
+    const bases = this.freeBases[k]
+    if (bases.length > 0) {
+      return { array: this.freeArrays[k].pop()!, base: bases.pop()!, pairs }
+    }
+    if (this.bump + pairs > this.chunkPairs) this.newChunk()
+    const base = this.bump * 2
+    this.bump += pairs
+    return { array: this.chunks[this.chunks.length - 1], base, pairs }
+  }
+
+  /**
+   * Takes back the region of a ring of `capacity` pairs (as given to allocate).
+   * The caller must not touch it afterwards: it may be handed out at once.
+   */
+  release(array: Float64Array, base: number, capacity: number): void {
+    const pairs = this.regionPairs(capacity)
+    if (pairs > this.maxPooledPairs) return // its own array: the garbage collector's
+    const k = log2(pairs)
+    this.freeArrays[k].push(array)
+    this.freeBases[k].push(base)
+  }
+
+  /** Bytes of the shared chunks (rings above maxPooledPairs are not counted). */
+  get byteLength(): number {
+    return this.chunks.length * this.chunkPairs * 16
+  }
+
+  /** Free regions of the class that holds `capacity` pairs (for tests). */
+  freeCount(capacity: number): number {
+    return this.freeBases[log2(this.regionPairs(capacity))].length
+  }
+
+  private newChunk(): void {
+    // Cut the unused tail into power-of-two regions, largest first, so nothing is lost.
+    let at = this.bump
+    if (this.chunks.length > 0) {
+      const last = this.chunks[this.chunks.length - 1]
+      while (at < this.chunkPairs) {
+        let pairs = this.maxPooledPairs
+        while (at + pairs > this.chunkPairs) pairs >>= 1
+        const k = log2(pairs)
+        this.freeArrays[k].push(last)
+        this.freeBases[k].push(at * 2)
+        at += pairs
+      }
+    }
+    this.chunks.push(new Float64Array(new SharedArrayBuffer(this.chunkPairs * 16)))
+    this.bump = 0
+  }
+}
+
+/** Pool for rings constructed without one (tests, tools); a MetricStore owns its own. */
+export const DEFAULT_RING_POOL = new RingPool()
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0
+}
+
+function ceilPowerOfTwo(n: number): number {
+  return n <= 1 ? 1 : 2 ** (32 - Math.clz32(n - 1))
+}
+
+function log2(powerOfTwo: number): number {
+  return 31 - Math.clz32(powerOfTwo)
+}
