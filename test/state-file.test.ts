@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { JOB_EVENTS, type JobEvent, MetricStore, type MetricStoreOptions } from '../src/store/metric-store.js'
-import { CorruptStateError, decodeState, encodeState } from '../src/store/state-file.js'
+import { CorruptStateError, decodeState, encodeState, encodeStateParts, writeStateFile } from '../src/store/state-file.js'
 import { StatePersistence } from '../src/store/state-persistence.js'
 import { manualClock } from './helper.js'
 
@@ -238,7 +238,8 @@ describe('encodeState → decodeState', () => {
 
   it('a write to a metric during the pauses of a save does not corrupt the file', async () => {
     // encodeState yields every 64 metrics; a request served in that pause may add
-    // samples to a metric not yet written. The file must stay self-consistent.
+    // samples to a metric not yet written. The file must stay self-consistent:
+    // each metric's counters describe exactly the samples saved with it.
     const clock = manualClock()
     const store = makeStore(clock)
     const ids = Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, '0')}`)
@@ -259,16 +260,65 @@ describe('encodeState → decodeState', () => {
     expect(loaded.size).toBe(200)
     for (const m of before) {
       const got = dumpMetric(loaded, m.id)
-      // The counters are those of the moment the save began; the samples are at
-      // least those, each a real one with a real age (none from another field).
-      expect(got.total, m.id).toBe(m.total)
-      expect(got.samples.slice(0, 3).map(([v]) => v), m.id).toEqual([1, 2, 3])
+      const values = got.samples.map(([v]) => v)
+      // The samples are at least those of the moment the save began, each a real
+      // one with a real age (none from another field)...
+      expect(values.slice(0, 3), m.id).toEqual([1, 2, 3])
       for (const [v, age] of got.samples) {
         expect([1, 2, 3, 4_000_000_000, 5_000_000_000, 6_000_000_000], m.id).toContain(v)
         expect(age, m.id).toBeGreaterThanOrEqual(0)
         expect(age, m.id).toBeLessThan(WINDOW_MS)
       }
+      // ...and the counters were read with them: they count exactly those samples.
+      expect(got.total, m.id).toBe(values.length)
+      expect(got.sumNs, m.id).toBe(values.reduce((a, b) => a + b, 0))
+      expect(got.buckets.reduce((a, b) => a + b, 0), m.id).toBe(values.length)
+      if (m.id !== 'm150' && m.id !== 'm199') expect(got, m.id).toEqual(m)
     }
+    // Both were reached after a pause, so they carry what was recorded in it.
+    expect(dumpMetric(loaded, 'm150').samples.length).toBeGreaterThan(3)
+    expect(dumpMetric(loaded, 'm199').samples.length).toBe(3 + 2 * pauses)
+  })
+
+  it('a metric deleted during a pause of a save is left out of the file, and the others are intact', async () => {
+    // Its counter block (and ring region) go back to be reused at once, here by a
+    // new metric created in the same pause: nothing of either may be saved as the
+    // deleted metric's.
+    const clock = manualClock()
+    const store = makeStore(clock)
+    const ids = Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, '0')}`)
+    // 10 samples each: every ring has grown to a 16-pair region.
+    ids.forEach((id, i) => record(store, id, Array.from({ length: 10 }, (_, k) => i * 100 + k + 1)))
+    job(store, 'm150', 'created', 7)
+    clock.advance(1_000)
+    const before = dump(store)
+    const doomed = store.get('m150')!
+    let pauses = 0
+    const data = await encodeState(store, WALL, async () => {
+      pauses++
+      if (pauses !== 1) return
+      // After m000..m063 are written: m150 and m100 are still to come.
+      expect(store.delete('m150')).toBe(true)
+      const thief = store.acquire('thief')!
+      store.recordLatencies(thief, new Array<number>(10).fill(999_999))
+      store.recordJob(thief, 'failed', 3)
+      expect(thief.counters.base).toBe(doomed.counters.base)
+      // And one deleted and created again under the same id.
+      expect(store.delete('m100')).toBe(true)
+      record(store, 'm100', [5])
+      clock.advance(10)
+    })
+    expect(pauses).toBe(3)
+    const loaded = makeStore(manualClock(clock.now()))
+    // Metrics created during the save (thief, the new m100) wait for the next one.
+    expect(decodeState(loaded, data, WALL)).toEqual({ metrics: 198, samples: 1_980, skipped: 0 })
+    for (const id of ['m150', 'm100', 'thief']) expect(loaded.get(id), id).toBeUndefined()
+    expect(dump(loaded)).toEqual(before.filter((m) => m.id !== 'm150' && m.id !== 'm100'))
+    // The next save has the store as it is now.
+    const next = makeStore(manualClock(clock.now()))
+    decodeState(next, await encodeState(store, WALL), WALL)
+    expect(dump(next)).toEqual(dump(store))
+    expect(dumpMetric(next, 'thief').samples.map(([v]) => v)).toEqual(new Array(10).fill(999_999))
   })
 })
 
@@ -452,6 +502,17 @@ describe('StatePersistence', () => {
     await persistence(makeStore(manualClock()), log, () => Date.UTC(2030, 0, 2, 3, 4, 5, 6)).load()
     expect(await readdir(dir)).toEqual(['state.bin.corrupt-2030-01-02T03-04-05-006Z'])
     expect(log.errors()[0].obj.movedTo).toBe(`${file}.corrupt-2030-01-02T03-04-05-006Z`)
+  })
+
+  it('writeStateFile writes parts in order: empty ones, and more than one writev takes', async () => {
+    const parts = Array.from({ length: 2_500 }, (_, i) => Buffer.alloc(i % 7, i % 251))
+    await writeStateFile(file, parts)
+    expect((await readFile(file)).equals(Buffer.concat(parts))).toBe(true)
+    // The parts of a state file are exactly encodeState's bytes.
+    const { store } = populated()
+    await writeStateFile(file, await encodeStateParts(store, WALL))
+    expect((await readFile(file)).equals(await encodeState(store, WALL))).toBe(true)
+    expect(await readdir(dir)).toEqual(['state.bin'])
   })
 
   it('save() writes atomically: the file decodes and no temporary file is left in the folder', async () => {

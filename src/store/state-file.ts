@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { open, readFile, readdir, rename, rm } from 'node:fs/promises'
+import { type FileHandle, open, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { JOB_EVENTS, type JobEvent, type MetricStore, type SavedCounters } from './metric-store.js'
 
@@ -10,9 +10,14 @@ import { JOB_EVENTS, type JobEvent, type MetricStore, type SavedCounters } from 
  *
  * Layout (little-endian):
  *
- *   "LTSTATE1" | u32 header bytes H | header JSON (H bytes) | pad to 8
- *   | per metric, in header order: n values (f64) then n ages in ms (f64)
+ *   "LTSTATE1" | u32 header bytes H | header JSON (H bytes) | pad to 8 (zeros)
+ *   | per metric, in header order: n values (f64) then n ages in ms (f64),
+ *     n being that metric's `samples` in the header
  *   | SHA-256 of everything before it (32 bytes)
+ *
+ * The header comes first in the file but is built last: encodeStateParts reads
+ * each metric (header entry and samples together) as it goes, then puts the
+ * header in front of the samples it has gathered.
  *
  * Samples are stored with their age at save time, plus the wall-clock time of
  * the save, so that on load each sample is as old as it really is: the
@@ -40,47 +45,80 @@ export class CorruptStateError extends Error {
   override name = 'CorruptStateError'
 }
 
-/** Serializes the store; yields to the event loop between metrics via `pause` when given. */
-export async function encodeState(store: MetricStore, wallNowMs: number, pause?: () => Promise<void>): Promise<Buffer> {
+type SavedMetric = Header['metrics'][number]
+
+/** Sample bytes are gathered in blocks of this size (or one metric's size, if larger). */
+const SAMPLE_BLOCK_BYTES = 1 << 20
+
+/**
+ * Serializes the store; yields to the event loop every 64 metrics via `pause`
+ * when given. The result is the file as a few parts (prefix with the header,
+ * sample blocks, digest) so that a large store is not copied once more into a
+ * single buffer; see encodeState for one Buffer.
+ *
+ * A metric's header entry and its samples are read in one synchronous step, so
+ * they always agree, whatever requests do during the pauses: a metric deleted
+ * (or deleted and created again) before its turn is left out of the file, as its
+ * ring region and counters may already belong to another metric; samples and
+ * counts recorded before its turn are in; metrics created during the save wait
+ * for the next one.
+ */
+export async function encodeStateParts(store: MetricStore, wallNowMs: number, pause?: () => Promise<void>): Promise<Buffer[]> {
   const now = store.now()
   const metrics = store.sorted()
-  const header: Header = {
-    savedAtWallMs: wallNowMs,
-    bucketBoundsNs: Array.from(store.bucketBoundsNs),
-    metrics: metrics.map((m) => ({
-      id: m.id,
-      samples: m.ring.size,
-      idleMs: Math.max(0, now - m.lastWriteAt),
-      total: m.total,
-      sumNs: m.sumNs,
-      jobs: Object.fromEntries(JOB_EVENTS.map((e) => [e, m.jobCount(e)])) as Record<JobEvent, number>,
-      buckets: Array.from({ length: m.histogramBucketCount }, (_, i) => m.bucketCount(i)),
-    })),
-  }
-  const json = Buffer.from(JSON.stringify(header), 'utf8')
-  const samplesAt = align8(MAGIC.length + 4 + json.length)
-  const sampleBytes = header.metrics.reduce((sum, m) => sum + m.samples * 16, 0)
-  const out = Buffer.alloc(samplesAt + sampleBytes + DIGEST_BYTES)
-  MAGIC.copy(out, 0)
-  out.writeUInt32LE(json.length, MAGIC.length)
-  json.copy(out, MAGIC.length + 4)
-  let offset = samplesAt
+  const saved: SavedMetric[] = []
+  const blocks: Buffer[] = []
+  let block = Buffer.alloc(0)
+  let used = 0
   for (let i = 0; i < metrics.length; i++) {
-    const n = header.metrics[i].samples
-    let k = 0
-    metrics[i].ring.forEach((value, time) => {
-      // The header fixed n before the pauses; samples recorded during one (the
-      // newest) go in the next save rather than over this metric's ages.
-      if (k === n) return
-      out.writeDoubleLE(value, offset + k * 8)
-      out.writeDoubleLE(Math.max(0, now - time), offset + (n + k) * 8)
-      k++
-    })
-    offset += n * 16
+    const m = metrics[i]
+    if (store.get(m.id) === m) {
+      const n = m.ring.size
+      saved.push({
+        id: m.id,
+        samples: n,
+        idleMs: Math.max(0, now - m.lastWriteAt),
+        total: m.total,
+        sumNs: m.sumNs,
+        jobs: Object.fromEntries(JOB_EVENTS.map((e) => [e, m.jobCount(e)])) as Record<JobEvent, number>,
+        buckets: Array.from({ length: m.histogramBucketCount }, (_, b) => m.bucketCount(b)),
+      })
+      const bytes = n * 16
+      if (used + bytes > block.length) {
+        if (used > 0) blocks.push(block.subarray(0, used))
+        block = Buffer.allocUnsafe(Math.max(SAMPLE_BLOCK_BYTES, bytes))
+        used = 0
+      }
+      // n values, then their n ages; samples recorded during a pause have age 0.
+      const values = used
+      const ages = used + n * 8
+      let k = 0
+      const out = block
+      m.ring.forEach((value, time) => {
+        out.writeDoubleLE(value, values + k * 8)
+        out.writeDoubleLE(Math.max(0, now - time), ages + k * 8)
+        k++
+      })
+      used += bytes
+    }
     if (pause !== undefined && i % 64 === 63) await pause()
   }
-  createHash('sha256').update(out.subarray(0, offset)).digest().copy(out, offset)
-  return out
+  if (used > 0) blocks.push(block.subarray(0, used))
+
+  const header: Header = { savedAtWallMs: wallNowMs, bucketBoundsNs: Array.from(store.bucketBoundsNs), metrics: saved }
+  const json = Buffer.from(JSON.stringify(header), 'utf8')
+  const prefix = Buffer.alloc(align8(MAGIC.length + 4 + json.length))
+  MAGIC.copy(prefix, 0)
+  prefix.writeUInt32LE(json.length, MAGIC.length)
+  json.copy(prefix, MAGIC.length + 4)
+  const hash = createHash('sha256').update(prefix)
+  for (const b of blocks) hash.update(b)
+  return [prefix, ...blocks, hash.digest()]
+}
+
+/** encodeStateParts as one Buffer (tests, tools). */
+export async function encodeState(store: MetricStore, wallNowMs: number, pause?: () => Promise<void>): Promise<Buffer> {
+  return Buffer.concat(await encodeStateParts(store, wallNowMs, pause))
 }
 
 /**
@@ -138,12 +176,12 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
   return { metrics, samples, skipped }
 }
 
-/** Writes the state atomically: temporary file, fsync, rename, fsync of the folder. */
-export async function writeStateFile(path: string, data: Buffer): Promise<void> {
+/** Writes the state (one buffer or parts, in order) atomically: temporary file, fsync, rename, fsync of the folder. */
+export async function writeStateFile(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
   const tmp = join(dirname(path), `${tempPrefix(path)}${process.pid}`)
   const file = await open(tmp, 'w', 0o600)
   try {
-    await file.writeFile(data)
+    await writeAll(file, Buffer.isBuffer(data) ? [data] : data)
     await file.sync()
   } finally {
     await file.close()
@@ -154,6 +192,19 @@ export async function writeStateFile(path: string, data: Buffer): Promise<void> 
     await dir.sync()
   } finally {
     await dir.close()
+  }
+}
+
+/** writev until every byte is written (a writev may write less than asked). */
+async function writeAll(file: FileHandle, parts: readonly Buffer[]): Promise<void> {
+  let pending = parts.filter((p) => p.length > 0)
+  while (pending.length > 0) {
+    const batch = pending.slice(0, 1024) // IOV_MAX
+    let { bytesWritten } = await file.writev(batch)
+    let done = 0
+    while (done < batch.length && bytesWritten >= batch[done].length) bytesWritten -= batch[done++].length
+    pending = pending.slice(done)
+    if (bytesWritten > 0) pending[0] = pending[0].subarray(bytesWritten)
   }
 }
 

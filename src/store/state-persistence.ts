@@ -3,7 +3,7 @@ import type { MetricStore } from './metric-store.js'
 import {
   type LoadSummary,
   decodeState,
-  encodeState,
+  encodeStateParts,
   readStateFile,
   removeStaleTempFiles,
   writeStateFile,
@@ -84,7 +84,7 @@ export class StatePersistence {
 
   private async write(): Promise<void> {
     try {
-      const data = await encodeState(this.store, this.wallNow(), yieldToEventLoop)
+      const data = await encodeStateParts(this.store, this.wallNow(), yieldToEventLoop)
       await writeStateFile(this.path, data)
     } catch (err) {
       this.log.error({ err, stateFile: this.path }, 'saving state failed; the previous file is left as it was')
