@@ -9,6 +9,8 @@ import {
   type MetricStoreOptions,
 } from '../src/store/metric-store.js'
 import { type Quantile, quantile } from '../src/store/quantile.js'
+import type { RingPool } from '../src/store/ring-pool.js'
+import type { SampleRing } from '../src/store/sample-ring.js'
 import { ServiceSlot } from '../src/store/service-counters.js'
 import {
   type TimedSample,
@@ -29,6 +31,15 @@ function makeStore(options: Partial<MetricStoreOptions> = {}) {
   const clock = manualClock()
   const store = new MetricStore({ maxMetrics: 100, maxSamples: 1000, windowMs: WINDOW_MS, now: clock.now, ...options })
   return { store, clock }
+}
+
+/** A ring's region in its pool, and the store's pool (private fields, read to check reuse). */
+function regionOf(ring: SampleRing) {
+  const r = ring as unknown as { slots: Float64Array; base: number }
+  return { array: r.slots, base: r.base }
+}
+function ringPoolOf(store: MetricStore): RingPool {
+  return (store as unknown as { ringPool: RingPool }).ringPool
 }
 
 function acquire(store: MetricStore, id: string): Metric {
@@ -403,6 +414,58 @@ describe('MetricStore capacity and lifecycle', () => {
     expect(otherSnap).toMatchObject({ count: 1, total: 1 })
     expect(otherSnap.jobs.failed).toBe(2)
     expect(other.bucketCount(0)).toBe(1)
+  })
+
+  it('delete releases the ring: its region goes to the next new metric and the old ring reads empty', () => {
+    const { store } = makeStore()
+    const old = acquire(store, 'api')
+    store.recordLatencies(old, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) // a 16-pair region
+    const other = acquire(store, 'other')
+    store.recordLatency(other, 77)
+    const region = regionOf(old.ring)
+    const ringBytes = store.ringBytes()
+
+    expect(store.delete('api')).toBe(true)
+    expect(old.ring.size).toBe(0)
+    expect(old.ring.byteLength).toBe(0)
+    expect(store.ringBytes()).toBe(ringBytes - 16 * 16)
+
+    const fresh = acquire(store, 'new')
+    store.recordLatencies(fresh, new Array<number>(12).fill(5))
+    expect(regionOf(fresh.ring)).toEqual(region)
+    // A stale reference to the deleted metric sees nothing of the new one.
+    expect(store.snapshot(old, { windowMs: WINDOW_MS }).count).toBe(0)
+    old.ring.forEach(() => {
+      throw new Error('a released ring has no samples')
+    })
+    expect(store.snapshot(fresh, { windowMs: WINDOW_MS })).toMatchObject({ count: 12, min_ns: 5, max_ns: 5 })
+    expect(store.snapshot(other, { windowMs: WINDOW_MS })).toMatchObject({ count: 1, min_ns: 77 })
+  })
+
+  it('ring memory stays bounded when ids come and go (delete, clear, idle eviction)', () => {
+    const { store, clock } = makeStore({ maxMetrics: 50 })
+    const pool = ringPoolOf(store)
+    const fill = (round: number) => {
+      for (let i = 0; i < 50; i++) store.recordLatencies(acquire(store, `r${round}-${i}`), new Array<number>(1 + (i % 40)).fill(i + 1))
+    }
+    fill(0)
+    const bytes = pool.byteLength
+    for (let round = 1; round <= 30; round++) {
+      if (round % 3 === 0) store.clear()
+      else if (round % 3 === 1) for (const m of store.sorted()) store.delete(m.id)
+      else {
+        clock.advance(1_000)
+        expect(store.evictIdle(500)).toBe(50)
+      }
+      expect(store.size).toBe(0)
+      expect(store.ringBytes()).toBe(0)
+      fill(round)
+      for (const m of store.sorted()) {
+        const i = Number(m.id.split('-')[1])
+        expect(store.snapshot(m, { windowMs: WINDOW_MS }), m.id).toMatchObject({ count: 1 + (i % 40), min_ns: i + 1, max_ns: i + 1 })
+      }
+    }
+    expect(pool.byteLength).toBe(bytes)
   })
 
   it('clear releases every metric: re-created ids start from zero', () => {

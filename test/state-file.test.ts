@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { JOB_EVENTS, type JobEvent, MetricStore, type MetricStoreOptions } from '../src/store/metric-store.js'
+import type { SampleRing } from '../src/store/sample-ring.js'
 import { CorruptStateError, decodeState, encodeState, encodeStateParts, writeStateFile } from '../src/store/state-file.js'
 import { StatePersistence } from '../src/store/state-persistence.js'
 import { manualClock } from './helper.js'
@@ -38,6 +39,12 @@ function dumpMetric(store: MetricStore, id: string) {
     buckets: Array.from({ length: m.histogramBucketCount }, (_, i) => m.bucketCount(i)),
     idleMs: now - m.lastWriteAt,
   }
+}
+
+/** A ring's region in its pool (private fields, read to check that it was reused). */
+function regionOf(ring: SampleRing) {
+  const r = ring as unknown as { slots: Float64Array; base: number }
+  return { array: r.slots, base: r.base }
 }
 
 function dump(store: MetricStore) {
@@ -281,7 +288,7 @@ describe('encodeState → decodeState', () => {
   })
 
   it('a metric deleted during a pause of a save is left out of the file, and the others are intact', async () => {
-    // Its counter block (and ring region) go back to be reused at once, here by a
+    // Its counter block and ring region go back to be reused at once, here by a
     // new metric created in the same pause: nothing of either may be saved as the
     // deleted metric's.
     const clock = manualClock()
@@ -293,6 +300,7 @@ describe('encodeState → decodeState', () => {
     clock.advance(1_000)
     const before = dump(store)
     const doomed = store.get('m150')!
+    const doomedRegion = regionOf(doomed.ring)
     let pauses = 0
     const data = await encodeState(store, WALL, async () => {
       pauses++
@@ -303,6 +311,7 @@ describe('encodeState → decodeState', () => {
       store.recordLatencies(thief, new Array<number>(10).fill(999_999))
       store.recordJob(thief, 'failed', 3)
       expect(thief.counters.base).toBe(doomed.counters.base)
+      expect(regionOf(thief.ring)).toEqual(doomedRegion)
       // And one deleted and created again under the same id.
       expect(store.delete('m100')).toBe(true)
       record(store, 'm100', [5])

@@ -181,13 +181,19 @@ export class MetricStore {
     const metric = this.metrics.get(id)
     if (metric === undefined) return false
     this.metrics.delete(id)
-    this.slab.release(metric.counters)
+    this.release(metric)
     return true
   }
 
   clear(): void {
-    for (const metric of this.metrics.values()) this.slab.release(metric.counters)
+    for (const metric of this.metrics.values()) this.release(metric)
     this.metrics.clear()
+  }
+
+  /** Gives a removed metric's ring region and counter block back for reuse. */
+  private release(metric: Metric): void {
+    metric.ring.release()
+    this.slab.release(metric.counters)
   }
 
   /** Removes every metric with no write in the last idleTtlMs; returns how many. */
