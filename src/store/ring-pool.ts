@@ -117,7 +117,10 @@ export class RingPool {
   }
 }
 
-/** Pool for rings constructed without one (tests, tools); a MetricStore owns its own. */
+/**
+ * Pool for rings constructed without one (tests, tools); a MetricStore owns its
+ * own. It lives as long as the process: rings made on it should be released.
+ */
 export const DEFAULT_RING_POOL = new RingPool()
 
 function isPowerOfTwo(n: number): boolean {

@@ -25,6 +25,8 @@ import { DEFAULT_RING_POOL, type RingPool } from './ring-pool.js'
  *     form a suffix of the ring, found by binary search.
  *   - After release() the region is the pool's again (possibly another ring's at
  *     once): capacity and size are 0, reads see nothing and pushes are ignored.
+ *     A pooled ring dropped without release() keeps its region out of use for as
+ *     long as its pool lives (MetricStore releases every ring it removes).
  *
  * push() is O(1) amortised and allocates only when the ring grows (log2(max) times
  * over a metric's life); it never allocates per sample.
