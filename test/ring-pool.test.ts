@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_CHUNK_PAIRS, DEFAULT_MAX_POOLED_PAIRS, RingPool, type RingRegion } from '../src/store/ring-pool.js'
 import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
-import { refMax, refMin } from './reference.js'
+import { refMax, refMin, ringContents, type TimedPair } from './reference.js'
 
 /** Element ranges [from, to) of regions in the same array must not intersect. */
 function expectDisjoint(regions: RingRegion[]) {
@@ -213,16 +213,6 @@ describe('pooled rings match plain-array models (property)', () => {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), ring: ringIndex }) },
   )
 
-  interface Pair {
-    value: number
-    time: number
-  }
-
-  function contents(ring: SampleRing): Pair[] {
-    const out: Pair[] = []
-    ring.forEach((value, time) => out.push({ value, time }))
-    return out
-  }
 
   /** The region a ring holds (private fields, read for the overlap check only). */
   function regionOf(ring: SampleRing, pool: RingPool): RingRegion {
@@ -248,7 +238,7 @@ describe('pooled rings match plain-array models (property)', () => {
           // and rings past maxPooled moving to arrays of their own.
           const pool = new RingPool(maxPooled, chunkPairs)
           const rings = maxes.map((max) => new SampleRing(max, pool))
-          const models: Pair[][] = maxes.map(() => [])
+          const models: TimedPair[][] = maxes.map(() => [])
           // The most pairs each ring has held since it was made (drives its capacity).
           const peak = maxes.map(() => 0)
           let now = 0
@@ -282,7 +272,7 @@ describe('pooled rings match plain-array models (property)', () => {
               // Release, then a new ring in its place: it may take the region just freed.
               rings[i].release()
               expect(rings[i].size).toBe(0)
-              expect(contents(rings[i])).toEqual([])
+              expect(ringContents(rings[i])).toEqual([])
               rings[i] = new SampleRing(max, pool)
               models[i] = []
               peak[i] = 0
@@ -291,7 +281,7 @@ describe('pooled rings match plain-array models (property)', () => {
             peak[i] = Math.max(peak[i], models[i].length)
             // Every ring, not only the one touched: a write must never show up in another.
             for (let r = 0; r < RINGS; r++) {
-              expect(contents(rings[r]), `ring ${r} after ${op.kind} on ${i}`).toEqual(models[r])
+              expect(ringContents(rings[r]), `ring ${r} after ${op.kind} on ${i}`).toEqual(models[r])
               expect(rings[r].size).toBe(models[r].length)
               expect(rings[r].capacity).toBe(expectedCapacity(peak[r], maxes[r]))
             }

@@ -1,18 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
-import { refMax, refMin } from './reference.js'
+import { refMax, refMin, ringContents, type TimedPair } from './reference.js'
 
-interface Pair {
-  value: number
-  time: number
-}
-
-function contents(ring: SampleRing): Pair[] {
-  const out: Pair[] = []
-  ring.forEach((value, time) => out.push({ value, time }))
-  return out
-}
 
 /** The window as copyWindow reports it, with the copied values trimmed to its count. */
 function windowOf(ring: SampleRing, since: number) {
@@ -67,7 +57,7 @@ describe('SampleRing growth', () => {
     expect(ring.capacity).toBe(3)
     for (let i = 0; i < 10; i++) ring.push(i, i)
     expect(ring.capacity).toBe(3)
-    expect(contents(ring).map((p) => p.value)).toEqual([7, 8, 9])
+    expect(ringContents(ring).map((p) => p.value)).toEqual([7, 8, 9])
   })
 
   it('keeps the order of samples across a growth that happens after wrapping', () => {
@@ -76,7 +66,7 @@ describe('SampleRing growth', () => {
     for (let i = 0; i < 8; i++) ring.push(i, i)
     ring.push(8, 8)
     expect(ring.capacity).toBe(16)
-    expect(contents(ring).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+    expect(ringContents(ring).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
   })
 
   it('rejects a maxCapacity that is not a positive integer', () => {
@@ -90,13 +80,13 @@ describe('SampleRing wrap-around', () => {
   it('keeps exactly the most recent maxCapacity samples, oldest first', () => {
     const max = 50
     const ring = new SampleRing(max)
-    const pushed: Pair[] = []
+    const pushed: TimedPair[] = []
     for (let i = 0; i < 3 * max + 7; i++) {
       const p = { value: 1000 + i, time: i * 3 }
       ring.push(p.value, p.time)
       pushed.push(p)
       expect(ring.size).toBe(Math.min(pushed.length, max))
-      expect(contents(ring)).toEqual(pushed.slice(-max))
+      expect(ringContents(ring)).toEqual(pushed.slice(-max))
     }
     expect(ring.capacity).toBe(max)
   })
@@ -109,7 +99,7 @@ describe('SampleRing wrap-around', () => {
     for (let i = 1; i <= 5; i++) {
       ring.push(i * 10, i)
       expect(ring.size).toBe(1)
-      expect(contents(ring)).toEqual([{ value: i * 10, time: i }])
+      expect(ringContents(ring)).toEqual([{ value: i * 10, time: i }])
       expect(windowOf(ring, i - 1)).toEqual({ count: 1, min: i * 10, max: i * 10, sum: i * 10, values: [i * 10] })
       expect(windowOf(ring, i).count).toBe(0)
     }
@@ -121,10 +111,10 @@ describe('SampleRing wrap-around', () => {
     for (let i = 0; i < 6; i++) ring.push(i, i)
     ring.clear()
     expect(ring.size).toBe(0)
-    expect(contents(ring)).toEqual([])
+    expect(ringContents(ring)).toEqual([])
     expect(windowOf(ring, -Infinity).count).toBe(0)
     ring.push(42, 100)
-    expect(contents(ring)).toEqual([{ value: 42, time: 100 }])
+    expect(ringContents(ring)).toEqual([{ value: 42, time: 100 }])
   })
 })
 
@@ -132,7 +122,7 @@ describe('SampleRing.copyWindow', () => {
   it('returns only samples whose time is strictly after `since`', () => {
     const ring = new SampleRing(100)
     // times 0, 10, 10, 20, 30
-    const pairs: Pair[] = [
+    const pairs: TimedPair[] = [
       { value: 5, time: 0 },
       { value: 1, time: 10 },
       { value: 9, time: 10 },
@@ -210,7 +200,7 @@ describe('SampleRing property: matches a plain-array model', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.array(opArb, { maxLength: 250 }), (max, ops) => {
         const ring = new SampleRing(max)
-        const model: Pair[] = []
+        const model: TimedPair[] = []
         let now = 0
         for (const op of ops) {
           if (op.kind === 'push') {
@@ -233,7 +223,7 @@ describe('SampleRing property: matches a plain-array model', () => {
             }
           }
         }
-        expect(contents(ring)).toEqual(model)
+        expect(ringContents(ring)).toEqual(model)
       }),
       { numRuns: 200 },
     )
