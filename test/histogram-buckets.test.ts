@@ -1,13 +1,15 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS, checkBucketBounds } from '../src/store/histogram-buckets.js'
+import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from '../src/store/histogram-buckets.js'
 import { refBucketIndex } from './reference.js'
 
 describe('BucketIndex', () => {
   it('default bounds run from 1 µs to 60 s, ascending', () => {
     expect(DEFAULT_BUCKET_BOUNDS_NS[0]).toBe(1e3)
     expect(DEFAULT_BUCKET_BOUNDS_NS.at(-1)).toBe(6e10)
-    expect(checkBucketBounds(DEFAULT_BUCKET_BOUNDS_NS)).toBeUndefined()
+    for (let i = 1; i < DEFAULT_BUCKET_BOUNDS_NS.length; i++) {
+      expect(DEFAULT_BUCKET_BOUNDS_NS[i]).toBeGreaterThan(DEFAULT_BUCKET_BOUNDS_NS[i - 1])
+    }
   })
 
   it('puts a value equal to a bound in that bound’s bucket (le), and the next value up in the next', () => {

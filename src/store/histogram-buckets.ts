@@ -45,14 +45,3 @@ export class BucketIndex {
     return i
   }
 }
-
-/** Checks that bounds are finite, positive and strictly ascending; returns an error or undefined. */
-export function checkBucketBounds(bounds: readonly number[]): string | undefined {
-  if (bounds.length === 0) return 'at least one bucket bound is required'
-  for (let i = 0; i < bounds.length; i++) {
-    const b = bounds[i]
-    if (!Number.isFinite(b) || b <= 0) return `bucket bound ${b} is not a positive finite number`
-    if (i > 0 && b <= bounds[i - 1]) return `bucket bounds must be strictly ascending (${bounds[i - 1]} then ${b})`
-  }
-  return undefined
-}
