@@ -11,25 +11,30 @@ export type JobEvent = (typeof JOB_EVENTS)[number]
 
 /**
  * Cell layout of a metric's counter block:
- *   [0] samples recorded since creation (the snapshot's `total`, the histogram's count)
- *   [1..5] job events in JOB_EVENTS order
- *   [6..6+B] histogram buckets for the B bounds, then +Inf (not cumulative)
+ *   [0..4] job events in JOB_EVENTS order
+ *   [5..5+B] histogram buckets for the B bounds, then +Inf (not cumulative)
+ * Every sample lands in exactly one bucket, so the metric's total is their sum:
+ * no separate cell (and no third atomic add per sample) is needed.
  */
-const TOTAL_SLOT = 0
 const JOB_SLOT: Readonly<Record<JobEvent, number>> = {
-  created: 1,
-  started: 2,
-  completed: 3,
-  failed: 4,
-  retried: 5,
+  created: 0,
+  started: 1,
+  completed: 2,
+  failed: 3,
+  retried: 4,
 }
-const BUCKET_SLOT = 6
+const BUCKET_SLOT = 5
 
 export class Metric {
   /** Sum of every value ever recorded, in ns (the histogram's _sum). */
   sumNs = 0
   /** Clock time of the last write, for idle eviction. */
   lastWriteAt: number
+  /**
+   * Samples restored from a state file saved with other bucket bounds: counted in
+   * the total, but in no bucket (they cannot be re-bucketed).
+   */
+  private unbucketed = 0
 
   constructor(
     readonly id: string,
@@ -40,8 +45,11 @@ export class Metric {
     this.lastWriteAt = createdAt
   }
 
+  /** Samples recorded since creation: the sum of the histogram buckets. */
   get total(): number {
-    return this.counters.get(TOTAL_SLOT)
+    let total = this.unbucketed
+    for (let i = BUCKET_SLOT; i < this.counters.width; i++) total += this.counters.get(i)
+    return total
   }
 
   jobCount(event: JobEvent): number {
@@ -61,12 +69,16 @@ export class Metric {
   /** Puts back counters saved by an earlier process (see state-file.ts). */
   restoreCounters(saved: SavedCounters): void {
     const c = this.counters
-    c.set(TOTAL_SLOT, saved.total)
     for (const event of JOB_EVENTS) c.set(JOB_SLOT[event], saved.jobs[event])
+    let bucketed = 0
     if (saved.buckets !== undefined) {
       const n = Math.min(saved.buckets.length, this.histogramBucketCount)
-      for (let i = 0; i < n; i++) c.set(BUCKET_SLOT + i, saved.buckets[i])
+      for (let i = 0; i < n; i++) {
+        c.set(BUCKET_SLOT + i, saved.buckets[i])
+        bucketed += saved.buckets[i]
+      }
     }
+    this.unbucketed = Math.max(0, saved.total - bucketed)
     this.sumNs = saved.sumNs
   }
 }
@@ -224,7 +236,6 @@ export class MetricStore {
     metric.sumNs += value
     metric.lastWriteAt = time
     const c = metric.counters
-    c.increment(TOTAL_SLOT)
     c.increment(BUCKET_SLOT + this.buckets.of(value))
     this.service.sampleAccepted()
   }
@@ -251,7 +262,6 @@ export class MetricStore {
         tally[b] = 0
       }
     }
-    c.add(TOTAL_SLOT, n)
     this.service.samplesAccepted(n)
   }
 
