@@ -2,7 +2,7 @@
 // Metric: 2xx responses per second (and p99). Target: >= 0.95 × the baseline's requests/s.
 import { latencies, makeIds } from './lib/data.mjs'
 import { JSON_HEADERS } from './lib/http.mjs'
-import { describe, failures, runLoad } from './lib/load.mjs'
+import { failures, p99Row, runLoad, warmUpAndAlternate } from './lib/load.mjs'
 import { startBaseline, startService } from './lib/servers.mjs'
 
 export const CONNECTIONS = 50
@@ -27,13 +27,7 @@ export default {
     const [service, baseline] = await Promise.all([startService(), startBaseline()])
     try {
       const load = (server, duration) => runLoad(server.url, { connections: CONNECTIONS, duration, requests })
-      ctx.progress(`warm-up ${ctx.warmupS} s each`)
-      await load(service, ctx.warmupS)
-      await load(baseline, ctx.warmupS)
-      const r = await ctx.alternate(
-        { service: () => load(service, ctx.loadS), baseline: () => load(baseline, ctx.loadS) },
-        describe,
-      )
+      const r = await warmUpAndAlternate(ctx, service, baseline, load, ctx.loadS)
       const all = [...r.service, ...r.baseline]
       return {
         rows: [
@@ -45,12 +39,7 @@ export default {
             target: { on: 'ratio', op: '>=', value: 0.95, text: '>= 0.95× baseline' },
             note: failures(all),
           }),
-          ctx.row({
-            metric: 'p99 latency',
-            unit: 'ms',
-            service: r.service.map((x) => x.p99_ms),
-            baseline: r.baseline.map((x) => x.p99_ms),
-          }),
+          p99Row(ctx, r),
         ],
         details: { connections: CONNECTIONS, ids: IDS, seconds_per_run: ctx.loadS, rounds: r },
       }

@@ -2,7 +2,7 @@
 // Metric: samples accepted per second (2xx responses/s × 1,000). Target: >= 1.0 × baseline.
 import { batchBodies, makeIds } from './lib/data.mjs'
 import { JSON_HEADERS } from './lib/http.mjs'
-import { describe, failures, runLoad } from './lib/load.mjs'
+import { describe, failures, p99Row, runLoad, warmUpAndAlternate } from './lib/load.mjs'
 import { startBaseline, startService } from './lib/servers.mjs'
 
 const CONNECTIONS = 10
@@ -19,14 +19,8 @@ export default {
     const [service, baseline] = await Promise.all([startService(), startBaseline()])
     try {
       const load = (server, duration) => runLoad(server.url, { connections: CONNECTIONS, duration, requests })
-      ctx.progress(`warm-up ${ctx.warmupS} s each`)
-      await load(service, ctx.warmupS)
-      await load(baseline, ctx.warmupS)
       const describeBatch = (x) => `${Math.round(x.rps * BATCH).toLocaleString('en-US')} samples/s (${describe(x)})`
-      const r = await ctx.alternate(
-        { service: () => load(service, ctx.loadS), baseline: () => load(baseline, ctx.loadS) },
-        describeBatch,
-      )
+      const r = await warmUpAndAlternate(ctx, service, baseline, load, ctx.loadS, describeBatch)
       return {
         rows: [
           ctx.row({
@@ -37,12 +31,7 @@ export default {
             target: { on: 'ratio', op: '>=', value: 1.0, text: '>= 1.0× baseline' },
             note: failures([...r.service, ...r.baseline]),
           }),
-          ctx.row({
-            metric: 'p99 latency',
-            unit: 'ms',
-            service: r.service.map((x) => x.p99_ms),
-            baseline: r.baseline.map((x) => x.p99_ms),
-          }),
+          p99Row(ctx, r),
         ],
         details: { connections: CONNECTIONS, ids: IDS, batch: BATCH, seconds_per_run: ctx.loadS, rounds: r },
       }

@@ -3,7 +3,7 @@
 // Baseline: the minimal server answering the same read by copy + sort of its plain array.
 import { batchBodies, makeIds } from './lib/data.mjs'
 import { getJson, prefill } from './lib/http.mjs'
-import { describe, failures, runLoad } from './lib/load.mjs'
+import { failures, p99Row, runLoad, warmUpAndAlternate } from './lib/load.mjs'
 import { startBaseline, startService } from './lib/servers.mjs'
 
 const CONNECTIONS = 10
@@ -29,13 +29,7 @@ export default {
       }
       const requests = ids.map((id) => ({ method: 'GET', path: `/metrics/${id}` }))
       const load = (server, duration) => runLoad(server.url, { connections: CONNECTIONS, duration, requests })
-      ctx.progress(`warm-up ${ctx.warmupS} s each`)
-      await load(service, ctx.warmupS)
-      await load(baseline, ctx.warmupS)
-      const r = await ctx.alternate(
-        { service: () => load(service, ctx.readS), baseline: () => load(baseline, ctx.readS) },
-        describe,
-      )
+      const r = await warmUpAndAlternate(ctx, service, baseline, load, ctx.readS)
       return {
         rows: [
           ctx.row({
@@ -47,12 +41,7 @@ export default {
             target: { on: 'service', op: '>=', value: 8000, text: '>= 8,000 req/s' },
             note: failures([...r.service, ...r.baseline]),
           }),
-          ctx.row({
-            metric: 'p99 latency',
-            unit: 'ms',
-            service: r.service.map((x) => x.p99_ms),
-            baseline: r.baseline.map((x) => x.p99_ms),
-          }),
+          p99Row(ctx, r),
         ],
         details: { connections: CONNECTIONS, ids: IDS, samples_per_id: SAMPLES, seconds_per_run: ctx.readS, rounds: r },
       }

@@ -71,3 +71,24 @@ export function failures(results) {
   const f = results.reduce((s, r) => s + r.non2xx + r.errors + r.timeouts, 0)
   return f === 0 ? undefined : `${f} requests failed (non-2xx/errors/timeouts)`
 }
+
+/**
+ * The comparison every HTTP scenario makes: warm both servers up, then measure
+ * service and baseline alternately (ctx.alternate) with the same load.
+ */
+export async function warmUpAndAlternate(ctx, service, baseline, load, seconds, describeRound = describe) {
+  ctx.progress(`warm-up ${ctx.warmupS} s each`)
+  await load(service, ctx.warmupS)
+  await load(baseline, ctx.warmupS)
+  return ctx.alternate({ service: () => load(service, seconds), baseline: () => load(baseline, seconds) }, describeRound)
+}
+
+/** The p99 row that goes under every throughput row. */
+export function p99Row(ctx, rounds) {
+  return ctx.row({
+    metric: 'p99 latency',
+    unit: 'ms',
+    service: rounds.service.map((x) => x.p99_ms),
+    baseline: rounds.baseline.map((x) => x.p99_ms),
+  })
+}
