@@ -51,3 +51,19 @@ describe('valuesAtRanks (radix pre-pass, then selection within buckets)', () => 
     check(latencies, [4_999, 9_499, 9_899])
   })
 })
+
+describe('valuesAtRanks after a call that gave up on a heavy bucket', () => {
+  it('a call that marked a bucket and then fell back leaves nothing behind for the next call', () => {
+    // 10% spread wide, 90% one value: rank 1% lands in a light bucket (marked),
+    // rank 50% in the heavy one (fallback). The next call must not see the mark.
+    const n = 5_000
+    const heavy = Array.from({ length: n }, (_, i) => (i < n / 10 ? 1 + ((i * 7_919) % 100_000) : 5_000_000))
+    check(heavy, [Math.floor(n * 0.01), Math.floor(n / 2)])
+    // The same light values again, now spread over the whole array: the bucket the
+    // first call marked holds values here too.
+    const wide = Array.from({ length: n }, (_, i) => 1 + ((i * 7_919) % 100_000))
+    check(wide, [0, 49, 2_500, 4_999])
+    check(heavy, [Math.floor(n * 0.01), Math.floor(n / 2)])
+    check(wide, [10, 100, 4_000])
+  })
+})

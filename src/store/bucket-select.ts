@@ -60,7 +60,11 @@ export function valuesAtRanks(
   for (let b = 0; b < span && r < ranks.length; b++) {
     const c = counts[b]
     while (r < ranks.length && ranks[r] < seen + c) {
-      if (c > n / 2) return selectDirectly(a, n, ranks, out)
+      if (c > n / 2) {
+        // Leave the shared marks clean for the next call before giving up.
+        for (const t of slotBuckets) targetSlot[t] = -1
+        return selectDirectly(a, n, ranks, out)
+      }
       if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) {
         slotStart.push(slotBuckets.length === 0 ? 0 : slotStart[slotStart.length - 1] + counts[slotBuckets[slotBuckets.length - 1]])
         slotBuckets.push(b)
