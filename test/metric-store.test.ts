@@ -648,3 +648,46 @@ describe('MetricStore service samples_total', () => {
     expect(big.service.samplesTotal).toBe(2 ** 32 + 2)
   })
 })
+
+describe('MetricStore snapshots of large windows (the radix pre-pass path)', () => {
+  it('match the reference for wide, narrow and heavy-bucket data, snapshot after snapshot (property)', () => {
+    const shape = fc.constantFrom('wide', 'narrow', 'heavy', 'low')
+    const metricData = fc.tuple(shape, fc.integer({ min: 1_024, max: 2_500 }), fc.integer({ min: 1, max: 1e6 }))
+    const quantileText = fc.constantFrom('0.001', '0.01', '0.1', '0.25', '0.5', '0.9', '0.999', '1')
+    fc.assert(
+      fc.property(
+        fc.array(metricData, { minLength: 2, maxLength: 4 }),
+        fc.uniqueArray(quantileText, { maxLength: 4 }),
+        (metrics, extraTexts) => {
+          const { store } = makeStore({ maxSamples: 5_000 })
+          const expected = new Map<string, number[]>()
+          metrics.forEach(([kind, n, seed], m) => {
+            const values = Array.from({ length: n }, (_, i) => {
+              const x = ((i + 1) * 2_654_435_761 * seed) % 2 ** 32
+              if (kind === 'wide') return 1 + (x % 1e12)
+              if (kind === 'narrow') return 1_000_000 + (x % 50)
+              if (kind === 'low') return 1 + (x % 1e6)
+              // 10% spread below one value that holds the other 90%: low ranks land in
+              // light buckets, the median in the heavy one.
+              return i % 10 === 0 ? 1 + (x % 1e6) : 5_000_000
+            })
+            store.recordLatencies(store.acquire(`m${m}`)!, values)
+            expected.set(`m${m}`, values)
+          })
+          const quantiles = extraTexts.map((t) => quantile(t))
+          // Several snapshots in a row, so state one call leaves behind would show in the next.
+          for (let round = 0; round < 2; round++) {
+            for (const [id, values] of expected) {
+              const snap = store.snapshot(store.get(id)!, { windowMs: WINDOW_MS, quantiles })
+              expect(snap.p50_ns).toBe(nearestRank(values, '0.5'))
+              expect(snap.p95_ns).toBe(nearestRank(values, '0.95'))
+              expect(snap.p99_ns).toBe(nearestRank(values, '0.99'))
+              for (const t of extraTexts) expect(snap.quantiles?.[t]).toBe(nearestRank(values, t))
+            }
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+})
