@@ -92,4 +92,17 @@ describe('bearer tokens', () => {
     expect(logs).not.toContain(READ)
     expect(logs).not.toContain('guess')
   })
+
+  it('redacts the Authorization header wherever a request\'s headers are logged', async () => {
+    const stream = new PassThrough()
+    let logs = ''
+    stream.on('data', (d: Buffer) => (logs += d.toString()))
+    const app = await build({ authToken: AUTH, logLevel: 'info', logStream: stream })
+    // Fastify's request serializer leaves headers out; these are the ways a log line could still carry them.
+    app.log.info({ headers: { authorization: `Bearer ${AUTH}`, host: 'x' } }, 'raw headers')
+    app.log.info({ request: { headers: { authorization: `Bearer ${AUTH}`, host: 'x' } } }, 'nested headers')
+    expect(logs).toContain('[redacted]')
+    expect(logs).toContain('"host":"x"')
+    expect(logs).not.toContain(AUTH)
+  })
 })

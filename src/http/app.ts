@@ -72,8 +72,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     keepAliveTimeout: 65_000,
     logger: {
       level,
-      // Tokens never reach the logs.
-      redact: { paths: ['req.headers.authorization'], censor: '[redacted]' },
+      // Tokens never reach the logs: Fastify's request serializer drops headers, and
+      // headers logged any other way (raw, or nested one level) are censored.
+      redact: { paths: ['headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },

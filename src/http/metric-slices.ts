@@ -5,7 +5,7 @@ import type { Metric, MetricStore } from '../store/metric-store.js'
  * about SLICE_MS, yielding to the event loop between slices so that writers
  * waiting on other connections are served in between instead of stalling.
  */
-export const SLICE_MS = 4
+const SLICE_MS = 4
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 

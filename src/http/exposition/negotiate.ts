@@ -39,7 +39,7 @@ interface MediaRange {
 const Q_VALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/
 
 /** Parses an Accept header into media ranges; malformed ranges are skipped. */
-export function parseAccept(header: string): MediaRange[] {
+function parseAccept(header: string): MediaRange[] {
   const ranges: MediaRange[] = []
   const parts = header.split(',')
   for (let i = 0; i < parts.length; i++) {
