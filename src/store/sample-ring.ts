@@ -1,13 +1,16 @@
 import { DEFAULT_RING_POOL, type RingPool } from './ring-pool.js'
 
 /**
- * Bounded ring of (value, timestamp) pairs, interleaved in a region of a
- * Float64Array handed out by a RingPool: for a small ring, a slice of a chunk
- * shared with other rings (so a sparse metric costs no typed array of its own);
- * above the pool's threshold, an array of its own with base 0.
+ * Bounded ring of (value, timestamp) pairs in a region of a Float64Array handed
+ * out by a RingPool: for a small ring, a slice of a chunk shared with other rings
+ * (so a sparse metric costs no typed array of its own); above the pool's
+ * threshold, an array of its own with base 0. The region keeps values and times
+ * in two halves, so a read streams the values alone (half the memory traffic of
+ * interleaved pairs) and copies them with a memcpy.
  *
- *   array:  [ ...other rings... | v0 t0 | v1 t1 | ... | v(cap-1) t(cap-1) | ... ]
- *                                 ^ base                  (pair p at base + 2p)
+ *   array:  [ ...other rings... | v0 v1 ... v(cap-1) | t0 t1 ... t(cap-1) | ... ]
+ *                                 ^ base               ^ base + cap
+ *           value of pair p at base + p, its time at base + cap + p
  *           oldest = (next - size) mod cap     next: the pair push() writes
  *
  * Invariants
@@ -85,10 +88,10 @@ export class SampleRing {
         this.len-- // full at max: the oldest pair is overwritten below
       }
     }
-    const i = (this.base + (this.next << 1)) | 0
+    const i = (this.base + this.next) | 0
     const slots = this.slots
     slots[i] = value
-    slots[i + 1] = time
+    slots[(i + this.cap) | 0] = time
     this.next = this.next + 1 === this.cap ? 0 : this.next + 1
     this.len++
   }
@@ -110,9 +113,9 @@ export class SampleRing {
     const from = n > cap ? n - cap : 0
     let next = this.next
     for (let i = from; i < n; i++) {
-      const j = (base + (next << 1)) | 0
+      const j = (base + next) | 0
       slots[j] = values[i]
-      slots[j + 1] = time
+      slots[(j + cap) | 0] = time
       next = next + 1 === cap ? 0 : next + 1
     }
     this.next = next
@@ -146,33 +149,18 @@ export class SampleRing {
   copyWindow(since: number, dest: Float64Array): WindowSummary {
     const first = this.firstAfter(since)
     const count = this.len - first
+    // The window is at most two runs of the values half: from its first value up
+    // to the half's end, then from the half's start. Both are plain memcpys.
+    const base = this.base
+    const p = this.physical(first)
+    const firstRun = Math.min(count, this.cap - p)
+    dest.set(this.slots.subarray(base + p, base + p + firstRun), 0)
+    if (count > firstRun) dest.set(this.slots.subarray(base, base + count - firstRun), firstRun)
     let min = Infinity
     let max = -Infinity
     let sum = 0
-    const slots = this.slots
-    // `| 0` keeps the indices int32 for the compiler (measured: ~15% faster loops).
-    const base = this.base | 0
-    // The window is at most two runs of the region: from its first pair up to the
-    // region's end, then from the region's start.
-    const p = this.physical(first)
-    const firstRun = Math.min(count, this.cap - p)
-    let i = (base + (p << 1)) | 0
-    let end = (i + (firstRun << 1)) | 0
-    let k = 0
-    for (; i < end; i = (i + 2) | 0) {
-      const v = slots[i]
-      dest[k] = v
-      k = (k + 1) | 0
-      if (v < min) min = v
-      if (v > max) max = v
-      sum += v
-    }
-    i = base
-    end = (base + ((count - firstRun) << 1)) | 0
-    for (; i < end; i = (i + 2) | 0) {
-      const v = slots[i]
-      dest[k] = v
-      k = (k + 1) | 0
+    for (let k = 0; k < count; k++) {
+      const v = dest[k]
       if (v < min) min = v
       if (v > max) max = v
       sum += v
@@ -188,8 +176,7 @@ export class SampleRing {
     const len = this.len
     let p = this.physical(0)
     for (let k = 0; k < len; k++) {
-      const i = base + (p << 1)
-      visit(slots[i], slots[i + 1])
+      visit(slots[base + p], slots[base + cap + p])
       p = p + 1 === cap ? 0 : p + 1
     }
   }
@@ -197,12 +184,12 @@ export class SampleRing {
   /** Logical index (0 = oldest) of the first pair with time > since, or size. */
   private firstAfter(since: number): number {
     const slots = this.slots
-    const base = this.base + 1
+    const times = this.base + this.cap
     let lo = 0
     let hi = this.len
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (slots[base + (this.physical(mid) << 1)] > since) hi = mid
+      if (slots[times + this.physical(mid)] > since) hi = mid
       else lo = mid + 1
     }
     return lo
@@ -220,7 +207,9 @@ export class SampleRing {
     let newCap = this.cap
     while (newCap < needed && newCap < this.maxCapacity) newCap = Math.min(newCap * 2, this.maxCapacity)
     const region = this.pool.allocate(newCap)
-    region.array.set(this.slots.subarray(this.base, this.base + this.len * 2), region.base)
+    const { base, len } = this
+    region.array.set(this.slots.subarray(base, base + len), region.base)
+    region.array.set(this.slots.subarray(base + this.cap, base + this.cap + len), region.base + newCap)
     this.pool.release(this.slots, this.base, this.cap)
     this.slots = region.array
     this.base = region.base
