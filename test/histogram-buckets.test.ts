@@ -3,6 +3,22 @@ import { describe, expect, it } from 'vitest'
 import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from '../src/store/histogram-buckets.js'
 import { refBucketIndex } from './reference.js'
 
+/** The smallest double whose top 16 bits (sign, exponent, 4 mantissa bits) are those of x. */
+function cellStart(x: number): number {
+  const f = new Float64Array([x])
+  const w = new Uint32Array(f.buffer)
+  w[0] = 0
+  w[1] &= 0xffff0000
+  return f[0]
+}
+
+/** The largest double below x > 0. */
+function nextDown(x: number): number {
+  const f = new Float64Array([x])
+  new BigUint64Array(f.buffer)[0] -= 1n
+  return f[0]
+}
+
 describe('BucketIndex', () => {
   it('default bounds run from 1 µs to 60 s, ascending', () => {
     expect(DEFAULT_BUCKET_BOUNDS_NS[0]).toBe(1e3)
@@ -41,6 +57,11 @@ describe('BucketIndex', () => {
           expect(index.of(bound)).toBe(refBucketIndex(b, bound))
           const p2 = 2 ** Math.floor(Math.log2(bound))
           expect(index.of(p2)).toBe(refBucketIndex(b, p2))
+          // The lookup table's cells are 1/16 of a power of two: their first values, and the doubles just below.
+          const start = cellStart(bound)
+          for (const edge of [start, nextDown(start), cellStart(start * 1.0625), nextDown(cellStart(start * 1.0625))]) {
+            expect(index.of(edge)).toBe(refBucketIndex(b, edge))
+          }
         }
       }),
       { numRuns: 300 },
