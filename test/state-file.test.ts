@@ -27,6 +27,7 @@ function makeStore(clock: Clock, options: Partial<MetricStoreOptions> = {}): Met
 /** Everything the state file is meant to carry, for one metric, with times as ages. */
 function dumpMetric(store: MetricStore, id: string) {
   const m = store.get(id)!
+  store.settle(m) // single samples are bucketed lazily
   const now = store.now()
   const samples: Array<[value: number, ageMs: number]> = []
   m.ring.forEach((value, time) => samples.push([value, now - time]))

@@ -3,6 +3,7 @@ import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
 import { type Quantile, nearestRankIndex, quantile } from './quantile.js'
 import { RingPool } from './ring-pool.js'
 import { SampleRing } from './sample-ring.js'
+import { taskClock } from './task-clock.js'
 import { valuesAtRanks } from './bucket-select.js'
 import { ServiceCounters } from './service-counters.js'
 
@@ -13,8 +14,15 @@ export type JobEvent = (typeof JOB_EVENTS)[number]
  * Cell layout of a metric's counter block:
  *   [0..4] job events in JOB_EVENTS order
  *   [5..5+B] histogram buckets for the B bounds, then +Inf (not cumulative)
- * Every sample lands in exactly one bucket, so the metric's total is their sum:
- * no separate cell (and no third atomic add per sample) is needed.
+ * Every sample lands in exactly one bucket, so the metric's total is their sum
+ * (plus the samples still pending, below): no cell of its own is needed.
+ *
+ * A single recorded sample is not bucketed at once: it only joins the ring's
+ * `pending` newest pairs, and MetricStore.settle() buckets all of them in one
+ * loop (one atomic add per touched bucket) before anything reads the histogram,
+ * before a batch, and before a push would overwrite a pending pair. The cost of
+ * a bucket lookup and an atomic add leaves the per-sample path; each sample is
+ * still counted exactly once.
  */
 const JOB_SLOT: Readonly<Record<JobEvent, number>> = {
   created: 0,
@@ -30,6 +38,8 @@ export class Metric {
   sumNs = 0
   /** Clock time of the last write, for idle eviction. */
   lastWriteAt: number
+  /** The newest `pending` pairs of the ring are not in the histogram yet (see above). */
+  pending = 0
   /**
    * Samples restored from a state file saved with other bucket bounds: counted in
    * the total, but in no bucket (they cannot be re-bucketed).
@@ -45,9 +55,9 @@ export class Metric {
     this.lastWriteAt = createdAt
   }
 
-  /** Samples recorded since creation: the sum of the histogram buckets. */
+  /** Samples recorded since creation: the histogram buckets plus the pending samples. */
   get total(): number {
-    let total = this.unbucketed
+    let total = this.unbucketed + this.pending
     for (let i = BUCKET_SLOT; i < this.counters.width; i++) total += this.counters.get(i)
     return total
   }
@@ -56,7 +66,10 @@ export class Metric {
     return this.counters.get(JOB_SLOT[event])
   }
 
-  /** Non-cumulative count of bucket i (i == bounds.length is +Inf). */
+  /**
+   * Non-cumulative count of bucket i (i == bounds.length is +Inf), pending samples
+   * left out: MetricStore.settle() first (snapshot() does).
+   */
   bucketCount(i: number): number {
     return this.counters.get(BUCKET_SLOT + i)
   }
@@ -150,6 +163,8 @@ export class MetricStore {
   private readonly slab: CounterSlab
   /** Ring storage: small rings share chunks instead of each holding a typed array. */
   private readonly ringPool = new RingPool()
+  /** Single samples recorded but not yet added to the service's shared samples_total cell. */
+  private unpublishedSamples = 0
   /** Per-batch bucket tallies, flushed with one atomic add per touched bucket. */
   private readonly bucketTally: Uint32Array
   /** Reused copy of a window's values, reordered in place by selection. */
@@ -161,7 +176,7 @@ export class MetricStore {
     this.windowMs = options.windowMs
     this.buckets = new BucketIndex(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
     this.bucketBoundsNs = this.buckets.bounds
-    this.now = options.now ?? (() => performance.now())
+    this.now = options.now ?? taskClock()
     this.slab = new CounterSlab(BUCKET_SLOT + this.bucketBoundsNs.length + 1)
     this.bucketTally = new Uint32Array(this.bucketBoundsNs.length + 1)
   }
@@ -204,6 +219,7 @@ export class MetricStore {
 
   /** Gives a removed metric's ring region and counter block back for reuse. */
   private release(metric: Metric): void {
+    metric.pending = 0
     metric.ring.release()
     this.slab.release(metric.counters)
   }
@@ -232,19 +248,49 @@ export class MetricStore {
   /** Records one validated latency (integer ns, 1..2^53-1). */
   recordLatency(metric: Metric, value: number): void {
     const time = this.now()
+    if (metric.pending === this.maxSamples) this.settle(metric) // the push would overwrite a pending pair
     metric.ring.push(value, time)
+    metric.pending++
     metric.sumNs += value
     metric.lastWriteAt = time
-    const c = metric.counters
-    c.increment(BUCKET_SLOT + this.buckets.of(value))
-    this.service.sampleAccepted()
+    this.unpublishedSamples++
   }
 
   /** Records a validated batch; every value gets the same arrival time. */
   recordLatencies(metric: Metric, values: readonly number[]): void {
     const n = values.length
     const time = this.now()
+    // The batch's samples are bucketed now; older pending ones first, so that
+    // `pending` stays a count of the newest pairs.
+    this.settle(metric)
     metric.ring.pushMany(values, time)
+    metric.sumNs += this.countBuckets(metric, values, n)
+    metric.lastWriteAt = time
+    this.service.samplesAccepted(n)
+  }
+
+  /** Adds a metric's pending samples to its histogram. Idempotent; cheap when nothing is pending. */
+  settle(metric: Metric): void {
+    // A removed metric's ring is empty: nothing to count, and its counters may be another's now.
+    const n = Math.min(metric.pending, metric.ring.size)
+    metric.pending = 0
+    if (n === 0) return
+    const values = this.scratchFor(n)
+    metric.ring.copyNewest(n, values)
+    this.countBuckets(metric, values, n)
+  }
+
+  /** Samples accepted since the process started. */
+  get samplesTotal(): number {
+    if (this.unpublishedSamples > 0) {
+      this.service.samplesAccepted(this.unpublishedSamples)
+      this.unpublishedSamples = 0
+    }
+    return this.service.samplesTotal
+  }
+
+  /** Counts values[0..n-1] into the metric's histogram buckets; returns their sum. */
+  private countBuckets(metric: Metric, values: ArrayLike<number>, n: number): number {
     const buckets = this.buckets
     const tally = this.bucketTally
     let sum = 0
@@ -253,8 +299,6 @@ export class MetricStore {
       sum += v
       tally[buckets.of(v)]++
     }
-    metric.sumNs += sum
-    metric.lastWriteAt = time
     const c = metric.counters
     for (let b = 0; b < tally.length; b++) {
       if (tally[b] !== 0) {
@@ -262,7 +306,12 @@ export class MetricStore {
         tally[b] = 0
       }
     }
-    this.service.samplesAccepted(n)
+    return sum
+  }
+
+  private scratchFor(n: number): Float64Array {
+    if (this.scratch.length < n) this.scratch = new Float64Array(Math.min(this.maxSamples, Math.max(n, 2 * this.scratch.length)))
+    return this.scratch
   }
 
   recordJob(metric: Metric, event: JobEvent, count: number): void {
@@ -273,8 +322,8 @@ export class MetricStore {
   snapshot(metric: Metric, options: SnapshotOptions): MetricSnapshot {
     const { windowMs } = options
     const ring = metric.ring
-    if (this.scratch.length < ring.size) this.scratch = new Float64Array(ring.capacity)
-    const values = this.scratch
+    this.settle(metric)
+    const values = this.scratchFor(ring.size)
     const w = ring.copyWindow(this.now() - windowMs, values)
     const n = w.count
     const snapshot: MetricSnapshot = {

@@ -147,15 +147,7 @@ export class SampleRing {
    * `dest` must hold at least `size` values.
    */
   copyWindow(since: number, dest: Float64Array): WindowSummary {
-    const first = this.firstAfter(since)
-    const count = this.len - first
-    // The window is at most two runs of the values half: from its first value up
-    // to the half's end, then from the half's start. Both are plain memcpys.
-    const base = this.base
-    const p = this.physical(first)
-    const firstRun = Math.min(count, this.cap - p)
-    dest.set(this.slots.subarray(base + p, base + p + firstRun), 0)
-    if (count > firstRun) dest.set(this.slots.subarray(base, base + count - firstRun), firstRun)
+    const count = this.copyFrom(this.firstAfter(since), dest)
     let min = Infinity
     let max = -Infinity
     let sum = 0
@@ -166,6 +158,24 @@ export class SampleRing {
       sum += v
     }
     return { count, min, max, sum }
+  }
+
+  /** Copies the n newest values (n <= size) into `dest`, oldest first. */
+  copyNewest(n: number, dest: Float64Array): void {
+    this.copyFrom(this.len - n, dest)
+  }
+
+  /** Copies the values from logical index `first` (0 = oldest) to the newest into dest; returns how many. */
+  private copyFrom(first: number, dest: Float64Array): number {
+    const count = this.len - first
+    // At most two runs of the values half: from the first value up to the half's
+    // end, then from the half's start. Both are plain memcpys.
+    const base = this.base
+    const p = this.physical(first)
+    const firstRun = Math.min(count, this.cap - p)
+    dest.set(this.slots.subarray(base + p, base + p + firstRun), 0)
+    if (count > firstRun) dest.set(this.slots.subarray(base, base + count - firstRun), firstRun)
+    return count
   }
 
   /** Visits every stored pair, oldest first (used for persistence and tests). */

@@ -45,10 +45,6 @@ export class ServiceCounters {
     this.block.decrement(ServiceSlot.inFlight)
   }
 
-  sampleAccepted(): void {
-    this.block.increment(ServiceSlot.samplesTotal)
-  }
-
   samplesAccepted(n: number): void {
     this.block.add(ServiceSlot.samplesTotal, n)
   }

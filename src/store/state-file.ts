@@ -73,6 +73,7 @@ export async function encodeStateParts(store: MetricStore, wallNowMs: number, pa
   for (let i = 0; i < metrics.length; i++) {
     const m = metrics[i]
     if (store.get(m.id) === m) {
+      store.settle(m)
       const n = m.ring.size
       saved.push({
         id: m.id,

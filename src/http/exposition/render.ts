@@ -77,7 +77,7 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
   const service = store.service
   ringBytes.sample('', '', bytes)
   ids.sample('', '', store.size)
-  samples.sample('', '', service.samplesTotal)
+  samples.sample('', '', store.samplesTotal)
   evicted.sample('', '', service.evictedTotal)
   const block = service.block
   for (let c = 1; c <= 5; c++) requests.sample('', `{class="${c}xx"}`, block.get(ServiceSlot.status1xx + c - 1))

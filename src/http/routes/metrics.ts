@@ -54,7 +54,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
         service: {
           uptime_s: (performance.now() - startedAt) / 1000,
           metrics: store.size,
-          samples_total: store.service.samplesTotal,
+          samples_total: store.samplesTotal,
           evicted_total: store.service.evictedTotal,
           ring_bytes: store.ringBytes(),
           limits: {
