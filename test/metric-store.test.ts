@@ -141,7 +141,7 @@ describe('MetricStore window', () => {
     const second = store.snapshot(m, { windowMs: WINDOW_MS, quantiles: q })
     expect(second).toEqual(first)
     const held: number[] = []
-    m.ring.forEach((v) => held.push(v))
+    m.forEach((v) => held.push(v))
     expect(held).toEqual(values)
   })
 })
@@ -406,8 +406,8 @@ describe('MetricStore capacity and lifecycle', () => {
     for (let i = 0; i <= 2; i++) expect(fresh.bucketCount(i)).toBe(0)
 
     // The released counters are reused rather than leaked (memory stays bounded under id churn).
-    expect(fresh.counters.cells).toBe(old.counters.cells)
-    expect(fresh.counters.base).toBe(old.counters.base)
+    expect(fresh.cells).toBe(old.cells)
+    expect(fresh.cellBase).toBe(old.cellBase)
 
     // The surviving metric kept its own counters.
     const otherSnap = store.snapshot(other, { windowMs: WINDOW_MS })
@@ -422,20 +422,20 @@ describe('MetricStore capacity and lifecycle', () => {
     store.recordLatencies(old, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) // a 16-pair region
     const other = acquire(store, 'other')
     store.recordLatency(other, 77)
-    const region = regionOf(old.ring)
+    const region = regionOf(old)
     const ringBytes = store.ringBytes()
 
     expect(store.delete('api')).toBe(true)
-    expect(old.ring.size).toBe(0)
-    expect(old.ring.byteLength).toBe(0)
+    expect(old.size).toBe(0)
+    expect(old.byteLength).toBe(0)
     expect(store.ringBytes()).toBe(ringBytes - 16 * 16)
 
     const fresh = acquire(store, 'new')
     store.recordLatencies(fresh, new Array<number>(12).fill(5))
-    expect(regionOf(fresh.ring)).toEqual(region)
+    expect(regionOf(fresh)).toEqual(region)
     // A stale reference to the deleted metric sees nothing of the new one.
     expect(store.snapshot(old, { windowMs: WINDOW_MS }).count).toBe(0)
-    old.ring.forEach(() => {
+    old.forEach(() => {
       throw new Error('a released ring has no samples')
     })
     expect(store.snapshot(fresh, { windowMs: WINDOW_MS })).toMatchObject({ count: 12, min_ns: 5, max_ns: 5 })

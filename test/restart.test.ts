@@ -64,7 +64,7 @@ function decodeFile(data: Buffer): MetricStore {
 
 function samplesOf(store: MetricStore, id: string): number[] {
   const values: number[] = []
-  store.get(id)?.ring.forEach((v) => values.push(v))
+  store.get(id)?.forEach((v) => values.push(v))
   return values
 }
 

@@ -30,7 +30,7 @@ function dumpMetric(store: MetricStore, id: string) {
   store.settle(m) // single samples are bucketed lazily
   const now = store.now()
   const samples: Array<[value: number, ageMs: number]> = []
-  m.ring.forEach((value, time) => samples.push([value, now - time]))
+  m.forEach((value, time) => samples.push([value, now - time]))
   return {
     id,
     samples,
@@ -301,7 +301,7 @@ describe('encodeState → decodeState', () => {
     clock.advance(1_000)
     const before = dump(store)
     const doomed = store.get('m150')!
-    const doomedRegion = regionOf(doomed.ring)
+    const doomedRegion = regionOf(doomed)
     let pauses = 0
     const data = await encodeState(store, WALL, async () => {
       pauses++
@@ -311,8 +311,8 @@ describe('encodeState → decodeState', () => {
       const thief = store.acquire('thief')!
       store.recordLatencies(thief, new Array<number>(10).fill(999_999))
       store.recordJob(thief, 'failed', 3)
-      expect(thief.counters.base).toBe(doomed.counters.base)
-      expect(regionOf(thief.ring)).toEqual(doomedRegion)
+      expect(thief.cellBase).toBe(doomed.cellBase)
+      expect(regionOf(thief)).toEqual(doomedRegion)
       // And one deleted and created again under the same id.
       expect(store.delete('m100')).toBe(true)
       record(store, 'm100', [5])

@@ -74,7 +74,7 @@ export async function encodeStateParts(store: MetricStore, wallNowMs: number, pa
     const m = metrics[i]
     if (store.get(m.id) === m) {
       store.settle(m)
-      const n = m.ring.size
+      const n = m.size
       saved.push({
         id: m.id,
         samples: n,
@@ -95,7 +95,7 @@ export async function encodeStateParts(store: MetricStore, wallNowMs: number, pa
       const ages = used + n * 8
       let k = 0
       const out = block
-      m.ring.forEach((value, time) => {
+      m.forEach((value, time) => {
         out.writeDoubleLE(value, values + k * 8)
         out.writeDoubleLE(Math.max(0, now - time), ages + k * 8)
         k++
@@ -165,7 +165,7 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
       for (let k = 0; k < n; k++) {
         const age = data.readDoubleLE(offset + (n + k) * 8) + downtime
         if (age < store.windowMs) {
-          metric.ring.push(data.readDoubleLE(offset + k * 8), now - age)
+          metric.push(data.readDoubleLE(offset + k * 8), now - age)
           samples++
         }
       }

@@ -71,7 +71,7 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
 
     for (const e of events) jobs.sample('', idPrefix + e.rest, s.jobs[e.event])
     inProgress.sample('', idLabel, s.jobs.in_progress)
-    bytes += metric.ring.byteLength
+    bytes += metric.byteLength
   })
 
   const service = store.service
