@@ -419,7 +419,7 @@ describe('MetricStore capacity and lifecycle', () => {
   it('delete releases the ring: its region goes to the next new metric and the old ring reads empty', () => {
     const { store } = makeStore()
     const old = acquire(store, 'api')
-    store.recordLatencies(old, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) // a 16-pair region
+    store.recordLatencies(old, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) // a 12-pair region
     const other = acquire(store, 'other')
     store.recordLatency(other, 77)
     const region = regionOf(old)
@@ -428,7 +428,7 @@ describe('MetricStore capacity and lifecycle', () => {
     expect(store.delete('api')).toBe(true)
     expect(old.size).toBe(0)
     expect(old.byteLength).toBe(0)
-    expect(store.ringBytes()).toBe(ringBytes - 16 * 16)
+    expect(store.ringBytes()).toBe(ringBytes - 12 * 16)
 
     const fresh = acquire(store, 'new')
     store.recordLatencies(fresh, new Array<number>(12).fill(5))

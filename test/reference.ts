@@ -108,6 +108,23 @@ export function refBucketIndex(bounds: ArrayLike<number>, value: number): number
   return bounds.length
 }
 
+/**
+ * Capacity a growing ring should have after `pushes` pushes, from `initial`:
+ * through the pool's size classes (powers of two and 1.5 times them) up to
+ * maxPooled, then doubling; clamped to max.
+ */
+export function refGrownCapacity(pushes: number, max: number, initial: number, maxPooled = 512): number {
+  const isPowerOfTwo = (c: number) => (c & (c - 1)) === 0
+  const isClass = (c: number) => isPowerOfTwo(c) || (c % 3 === 0 && isPowerOfTwo(c / 3))
+  let cap = Math.min(initial, max)
+  while (cap < pushes && cap < max) {
+    let next = cap * 2
+    if (cap < maxPooled) for (next = cap + 1; !isClass(next); next++);
+    cap = Math.min(next, max)
+  }
+  return cap
+}
+
 /** A manual monotonic clock for window tests (no Fastify involved). */
 export function manualClock(start = 1_000) {
   let t = start

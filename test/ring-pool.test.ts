@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_CHUNK_PAIRS, DEFAULT_MAX_POOLED_PAIRS, RingPool, type RingRegion } from '../src/store/ring-pool.js'
 import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
-import { refMax, refMin, ringContents, type TimedPair } from './reference.js'
+import { refGrownCapacity, refMax, refMin, ringContents, type TimedPair } from './reference.js'
 
 /** Element ranges [from, to) of regions in the same array must not intersect. */
 function expectDisjoint(regions: RingRegion[]) {
@@ -18,16 +18,21 @@ function expectDisjoint(regions: RingRegion[]) {
 }
 
 describe('RingPool', () => {
-  it('rounds a capacity up to its power-of-two size class, up to maxPooledPairs', () => {
+  it('rounds a capacity up to its size class (powers of two and 1.5 times them), up to maxPooledPairs', () => {
     const pool = new RingPool(512, 4096)
     const cases: Array<[number, number]> = [
       [1, 1],
       [2, 2],
-      [3, 4],
+      [3, 3],
+      [4, 4],
+      [5, 6],
+      [7, 8],
       [8, 8],
-      [9, 16],
+      [9, 12],
+      [13, 16],
       [16, 16],
-      [40, 64],
+      [40, 48],
+      [385, 512],
       [511, 512],
       [512, 512],
       [513, 513],
@@ -40,6 +45,14 @@ describe('RingPool', () => {
       expect(region.base % 2).toBe(0)
       expect(region.base + pairs * 2).toBeLessThanOrEqual(region.array.length)
     }
+  })
+
+  it('grows a capacity to the next class up, and doubles it beyond the pooled sizes', () => {
+    const pool = new RingPool(512, 4096)
+    const steps = [1]
+    while (steps[steps.length - 1] < 4096) steps.push(pool.grownCapacity(steps[steps.length - 1]))
+    expect(steps).toEqual([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024, 2048, 4096])
+    expect(pool.grownCapacity(10)).toBe(12) // from a clamped capacity too
   })
 
   it('carves small regions from shared chunks, without overlap, and starts a chunk only when one is full', () => {
@@ -77,9 +90,9 @@ describe('RingPool', () => {
     const c = pool.allocate(32)
     const bytes = pool.byteLength
     pool.release(a.array, a.base, 16)
-    pool.release(b.array, b.base, 9) // any capacity of the same class
+    pool.release(b.array, b.base, 13) // any capacity of the same class
     expect(pool.freeCount(16)).toBe(2)
-    const first = pool.allocate(12)
+    const first = pool.allocate(14)
     expect([first.array, first.base]).toEqual([b.array, b.base])
     const second = pool.allocate(16)
     expect([second.array, second.base]).toEqual([a.array, a.base])
@@ -147,7 +160,7 @@ describe('SampleRing on a shared RingPool', () => {
     const ring = new SampleRing(40, new RingPool())
     for (let i = 0; i < 100; i++) ring.push(i, i)
     expect(ring.capacity).toBe(40)
-    expect(ring.byteLength).toBe(64 * 16)
+    expect(ring.byteLength).toBe(48 * 16)
     const values: number[] = []
     ring.forEach((v) => values.push(v))
     expect(values).toEqual(Array.from({ length: 40 }, (_, i) => 60 + i))
@@ -156,19 +169,19 @@ describe('SampleRing on a shared RingPool', () => {
   it('release() returns the region: the next ring of that class gets it, and the released ring sees nothing', () => {
     const pool = new RingPool()
     const old = new SampleRing(1_000, pool)
-    for (let i = 0; i < 10; i++) old.push(i + 1, i) // grows to 16 pairs; its 8-pair region is free
-    const before = pool.freeCount(16)
+    for (let i = 0; i < 10; i++) old.push(i + 1, i) // grows to 12 pairs; its 8-pair region is free
+    const before = pool.freeCount(12)
     old.release()
-    expect(pool.freeCount(16)).toBe(before + 1)
+    expect(pool.freeCount(12)).toBe(before + 1)
     expect(old.size).toBe(0)
     expect(old.capacity).toBe(0)
     expect(old.byteLength).toBe(0)
     old.release() // twice is harmless
-    expect(pool.freeCount(16)).toBe(before + 1)
+    expect(pool.freeCount(12)).toBe(before + 1)
 
     const fresh = new SampleRing(1_000, pool)
-    fresh.pushMany([7, 7, 7, 7, 7, 7, 7, 7, 7, 7], 50) // needs 16 pairs: takes old's region
-    expect(pool.freeCount(16)).toBe(before)
+    fresh.pushMany([7, 7, 7, 7, 7, 7, 7, 7, 7, 7], 50) // needs 12 pairs: takes old's region
+    expect(pool.freeCount(12)).toBe(before)
     const pairs: number[][] = []
     fresh.forEach((v, t) => pairs.push([v, t]))
     expect(pairs).toEqual(Array.from({ length: 10 }, () => [7, 50]))
@@ -220,17 +233,12 @@ describe('pooled rings match plain-array models (property)', () => {
     return { array: r.slots, base: r.base, pairs: pool.regionPairs(r.cap) }
   }
 
-  function expectedCapacity(pushes: number, max: number): number {
-    let cap = Math.min(INITIAL_CAPACITY, max)
-    while (cap < pushes && cap < max) cap = Math.min(cap * 2, max)
-    return cap
-  }
 
   it('push, pushMany, copyWindow and forEach agree with the model across growth, wrap, release and reuse', () => {
     fc.assert(
       fc.property(
-        // Powers of two fill their regions to the last pair, where an overlap would show.
-        fc.array(fc.oneof(fc.integer({ min: 1, max: 80 }), fc.constantFrom(2, 4, 8, 16, 32, 64)), { minLength: RINGS, maxLength: RINGS }),
+        // Class sizes fill their regions to the last pair, where an overlap would show.
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 80 }), fc.constantFrom(2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)), { minLength: RINGS, maxLength: RINGS }),
         fc.constantFrom<[number, number]>([4, 8], [8, 16], [8, 32], [16, 64], [64, 64]),
         fc.array(opArb, { maxLength: 200 }),
         (maxes, [maxPooled, chunkPairs], ops) => {
@@ -283,7 +291,7 @@ describe('pooled rings match plain-array models (property)', () => {
             for (let r = 0; r < RINGS; r++) {
               expect(ringContents(rings[r]), `ring ${r} after ${op.kind} on ${i}`).toEqual(models[r])
               expect(rings[r].size).toBe(models[r].length)
-              expect(rings[r].capacity).toBe(expectedCapacity(peak[r], maxes[r]))
+              expect(rings[r].capacity).toBe(refGrownCapacity(peak[r], maxes[r], INITIAL_CAPACITY, maxPooled))
             }
             expectDisjoint(rings.map((ring) => regionOf(ring, pool)))
           }

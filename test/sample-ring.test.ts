@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
-import { refMax, refMin, ringContents, type TimedPair } from './reference.js'
+import { refGrownCapacity, refMax, refMin, ringContents, type TimedPair } from './reference.js'
 
 
 /** The window as copyWindow reports it, with the copied values trimmed to its count. */
@@ -11,15 +11,12 @@ function windowOf(ring: SampleRing, since: number) {
   return { ...w, values: Array.from(dest.subarray(0, w.count)) }
 }
 
-/** Capacity a growing ring should have after `pushes` pushes: doubling from INITIAL_CAPACITY, clamped to max. */
 function expectedCapacity(pushes: number, max: number): number {
-  let cap = Math.min(INITIAL_CAPACITY, max)
-  while (cap < pushes && cap < max) cap = Math.min(cap * 2, max)
-  return cap
+  return refGrownCapacity(pushes, max, INITIAL_CAPACITY)
 }
 
 describe('SampleRing growth', () => {
-  it('starts at INITIAL_CAPACITY and doubles up to a power-of-two maxCapacity', () => {
+  it('starts at INITIAL_CAPACITY and grows through the size classes to a power-of-two maxCapacity', () => {
     const max = 1024
     const ring = new SampleRing(max)
     expect(ring.capacity).toBe(INITIAL_CAPACITY)
@@ -30,9 +27,8 @@ describe('SampleRing growth', () => {
       expect(ring.byteLength).toBe(ring.capacity * 16)
       seen.add(ring.capacity)
     }
-    const doublings: number[] = []
-    for (let c = INITIAL_CAPACITY; c <= max; c *= 2) doublings.push(c)
-    expect([...seen]).toEqual(doublings)
+    // x1.5 and x4/3 steps while pooled (up to 512 pairs), then doubling.
+    expect([...seen]).toEqual([8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024])
     expect(ring.size).toBe(max)
   })
 
@@ -65,7 +61,7 @@ describe('SampleRing growth', () => {
     const ring = new SampleRing(100)
     for (let i = 0; i < 8; i++) ring.push(i, i)
     ring.push(8, 8)
-    expect(ring.capacity).toBe(16)
+    expect(ring.capacity).toBe(12)
     expect(ringContents(ring).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
   })
 

@@ -2,20 +2,22 @@
  * Storage for SampleRings. A ring of up to `maxPooledPairs` pairs gets a region
  * (array, base) carved from a shared chunk rather than a typed array of its own:
  * each typed array costs a malloc'd backing store plus an ArrayBuffer and a view
- * on the heap, which for a sparse id (16 pairs = 256 B of data) is more than the
+ * on the heap, which for a sparse id (12 pairs = 192 B of data) is more than the
  * data itself. Larger rings get their own array, exactly their capacity.
  *
  *   chunk k (Float64Array over a SharedArrayBuffer of chunkPairs * 16 bytes):
- *     [ region 16 pairs | region 8 | region 512 | ...     free tail        ]
- *       ^ base = 0        ^ base = 32  ^ base = 48        ^ bump * 2
+ *     [ region 16 pairs | region 12 | region 512 | ...     free tail        ]
+ *       ^ base = 0        ^ base = 32  ^ base = 56         ^ bump * 2
  *
  * Invariants
- *   - Size classes are the powers of two 1, 2, 4, ... maxPooledPairs; a request is
- *     rounded up to its class. A region of class P occupies elements
- *     [base, base + 2P) of its chunk; regions handed out never overlap.
+ *   - Size classes are 1, 2, 3, 4, 6, 8, 12, 16, ... maxPooledPairs: the powers of
+ *     two and the midpoints 1.5 times them, so a region wastes at most a third of
+ *     itself (powers of two alone waste up to half). A request is rounded up to its
+ *     class. A region of class P occupies elements [base, base + 2P) of its chunk;
+ *     regions handed out never overlap.
  *   - Only the last chunk has an unused tail, from element 2 * bump. When a request
- *     does not fit in it, the tail is cut into power-of-two regions that go to the
- *     free lists, and a new chunk is started.
+ *     does not fit in it, the tail is cut into regions of the largest classes that
+ *     fit, which go to the free lists, and a new chunk is started.
  *   - A released region goes on its class's free list and is handed out again by
  *     the next request of that class (most recently released first). Released
  *     memory is never returned to the system nor merged across classes: the pool
@@ -36,7 +38,11 @@ export interface RingRegion {
 
 export class RingPool {
   private readonly chunks: Float64Array[] = []
-  /** Per class (index log2 of the pairs): the arrays and bases of free regions. */
+  /** Pairs of each size class, ascending. */
+  private readonly classPairs: number[] = []
+  /** By capacity 1..maxPooledPairs: the index of the smallest class that holds it. */
+  private readonly classOf: Uint8Array
+  /** Per class index: the arrays and bases of free regions. */
   private readonly freeArrays: Float64Array[][] = []
   private readonly freeBases: number[][] = []
   /** Pairs already carved from the last chunk. */
@@ -50,6 +56,15 @@ export class RingPool {
       throw new RangeError(`maxPooledPairs (${maxPooledPairs}) and chunkPairs (${chunkPairs}) must be powers of two, chunkPairs >= maxPooledPairs`)
     }
     for (let p = 1; p <= maxPooledPairs; p *= 2) {
+      if (p >= 4) this.classPairs.push((p / 4) * 3)
+      this.classPairs.push(p)
+    }
+    this.classOf = new Uint8Array(maxPooledPairs + 1)
+    for (let capacity = 1, k = 0; capacity <= maxPooledPairs; capacity++) {
+      if (this.classPairs[k] < capacity) k++
+      this.classOf[capacity] = k
+    }
+    for (let k = 0; k < this.classPairs.length; k++) {
       this.freeArrays.push([])
       this.freeBases.push([])
     }
@@ -58,14 +73,19 @@ export class RingPool {
 
   /** Pairs of the region that holds a ring of `capacity` pairs. */
   regionPairs(capacity: number): number {
-    return capacity > this.maxPooledPairs ? capacity : ceilPowerOfTwo(capacity)
+    return capacity > this.maxPooledPairs ? capacity : this.classPairs[this.classOf[capacity]]
+  }
+
+  /** The capacity a ring of `capacity` pairs grows to: the next class up, or double beyond the pooled sizes. */
+  grownCapacity(capacity: number): number {
+    return capacity < this.maxPooledPairs ? this.classPairs[this.classOf[capacity + 1]] : capacity * 2
   }
 
   /** A region of at least `capacity` pairs (capacity >= 1). */
   allocate(capacity: number): RingRegion {
     const pairs = this.regionPairs(capacity)
     if (pairs > this.maxPooledPairs) return { array: new Float64Array(pairs * 2), base: 0, pairs }
-    const k = log2(pairs)
+    const k = this.classOf[pairs]
     const bases = this.freeBases[k]
     if (bases.length > 0) {
       return { array: this.freeArrays[k].pop()!, base: bases.pop()!, pairs }
@@ -83,7 +103,7 @@ export class RingPool {
   release(array: Float64Array, base: number, capacity: number): void {
     const pairs = this.regionPairs(capacity)
     if (pairs > this.maxPooledPairs) return // its own array: the garbage collector's
-    const k = log2(pairs)
+    const k = this.classOf[pairs]
     this.freeArrays[k].push(array)
     this.freeBases[k].push(base)
   }
@@ -95,18 +115,18 @@ export class RingPool {
 
   /** Free regions of the class that holds `capacity` pairs (for tests). */
   freeCount(capacity: number): number {
-    return this.freeBases[log2(this.regionPairs(capacity))].length
+    return this.freeBases[this.classOf[this.regionPairs(capacity)]].length
   }
 
   private newChunk(): void {
-    // Cut the unused tail into power-of-two regions, largest first, so nothing is lost.
+    // Cut the unused tail into regions of the largest classes that fit, so nothing is lost.
     let at = this.bump
     if (this.chunks.length > 0) {
       const last = this.chunks[this.chunks.length - 1]
+      let k = this.classPairs.length - 1
       while (at < this.chunkPairs) {
-        let pairs = this.maxPooledPairs
-        while (at + pairs > this.chunkPairs) pairs >>= 1
-        const k = log2(pairs)
+        while (at + this.classPairs[k] > this.chunkPairs) k--
+        const pairs = this.classPairs[k]
         this.freeArrays[k].push(last)
         this.freeBases[k].push(at * 2)
         at += pairs
@@ -127,10 +147,3 @@ function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0
 }
 
-function ceilPowerOfTwo(n: number): number {
-  return n <= 1 ? 1 : 2 ** (32 - Math.clz32(n - 1))
-}
-
-function log2(powerOfTwo: number): number {
-  return 31 - Math.clz32(powerOfTwo)
-}

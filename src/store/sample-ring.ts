@@ -14,8 +14,9 @@ import { DEFAULT_RING_POOL, type RingPool } from './ring-pool.js'
  *           oldest = (next - size) mod cap     next: the pair push() writes
  *
  * Invariants
- *   - 0 <= size <= capacity <= maxCapacity; capacity starts small and doubles
- *     (clamped to maxCapacity) when a push finds the ring full below maxCapacity.
+ *   - 0 <= size <= capacity <= maxCapacity; capacity starts small and grows to
+ *     the pool's next size class (x1.5 or x4/3; x2 beyond the pooled sizes),
+ *     clamped to maxCapacity, when a push finds the ring full below maxCapacity.
  *     Growing takes a region of the new capacity from the pool, copies the pairs
  *     and gives the old region back.
  *   - The ring reads and writes only elements [base, base + 2 * capacity) of
@@ -210,17 +211,21 @@ export class SampleRing {
     return p < 0 ? p + this.cap : p >= this.cap ? p - this.cap : p
   }
 
-  /** Doubles the capacity (clamped to maxCapacity) until it holds `needed` pairs. */
+  /** Grows the capacity class by class (clamped to maxCapacity) until it holds `needed` pairs. */
   private grow(needed: number): void {
     // Called only below maxCapacity, before the ring has ever wrapped: the pairs
     // sit in order from pair 0, and the next one goes at pair len.
     let newCap = this.cap
-    while (newCap < needed && newCap < this.maxCapacity) newCap = Math.min(newCap * 2, this.maxCapacity)
+    while (newCap < needed && newCap < this.maxCapacity) newCap = Math.min(this.pool.grownCapacity(newCap), this.maxCapacity)
     const region = this.pool.allocate(newCap)
-    const { base, len } = this
-    region.array.set(this.slots.subarray(base, base + len), region.base)
-    region.array.set(this.slots.subarray(base + this.cap, base + this.cap + len), region.base + newCap)
-    this.pool.release(this.slots, this.base, this.cap)
+    const { slots, base, cap, len } = this
+    const to = region.array
+    // A loop rather than set(subarray()): no view objects, as most growth is of small rings.
+    for (let i = 0; i < len; i++) {
+      to[region.base + i] = slots[base + i]
+      to[region.base + newCap + i] = slots[base + cap + i]
+    }
+    this.pool.release(slots, base, cap)
     this.slots = region.array
     this.base = region.base
     this.next = this.len
