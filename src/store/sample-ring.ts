@@ -108,19 +108,32 @@ export class SampleRing {
       this.grow(this.len + n)
     }
     const cap = this.cap
-    const slots = this.slots
-    const base = this.base | 0
+    const base = this.base
     // Values that the rest of the batch would overwrite anyway are skipped.
     const from = n > cap ? n - cap : 0
-    let next = this.next
-    for (let i = from; i < n; i++) {
-      const j = (base + next) | 0
-      slots[j] = values[i]
-      slots[(j + cap) | 0] = time
-      next = next + 1 === cap ? 0 : next + 1
+    // At most two runs: up to the end of the region, then from its start. Native
+    // set() and fill() copy and stamp a run several times faster than a JS loop.
+    const next = this.next
+    const firstRun = Math.min(n - from, cap - next)
+    this.copyIn(values, from, from + firstRun, base + next)
+    this.slots.fill(time, base + cap + next, base + cap + next + firstRun)
+    const secondRun = n - from - firstRun
+    if (secondRun > 0) {
+      this.copyIn(values, from + firstRun, n, base)
+      this.slots.fill(time, base + cap, base + cap + secondRun)
     }
-    this.next = next
+    this.next = secondRun > 0 ? secondRun : next + firstRun === cap ? 0 : next + firstRun
     this.len = Math.min(cap, this.len + n - from)
+  }
+
+  /** slots[at..] = values[from..to). */
+  private copyIn(values: ArrayLike<number>, from: number, to: number, at: number): void {
+    const slots = this.slots
+    if (from === 0 && to === values.length) {
+      slots.set(values, at)
+      return
+    }
+    for (let i = from; i < to; i++) slots[at + i - from] = values[i]
   }
 
   clear(): void {
