@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify'
 import type { LogLevel } from '../config.js'
 import { MetricStore } from '../store/metric-store.js'
+import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { registerDocs } from './docs.js'
 import { parseJsonBodies } from './json-body.js'
@@ -78,6 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
+    schemaController: { compilersFactory: validatorsPassingScannedBatches },
     schemaErrorFormatter: formatValidationErrors,
     // URLs the router itself rejects (malformed percent-encoding) skip every hook:
     // count them here and answer in the same JSON shape as every other error.

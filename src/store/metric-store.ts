@@ -308,7 +308,7 @@ export class MetricStore {
   }
 
   /** Records a validated batch; every value gets the same arrival time. */
-  recordLatencies(metric: Metric, values: readonly number[]): void {
+  recordLatencies(metric: Metric, values: ArrayLike<number>): void {
     const n = values.length
     const time = this.now()
     // The batch's samples are bucketed now; older pending ones first, so that

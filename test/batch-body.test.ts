@@ -1,0 +1,153 @@
+import { Ajv } from 'ajv'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { isScannedBatch, scanLatencyBatch } from '../src/http/batch-body.js'
+import { LatencyBody, MAX_BATCH } from '../src/http/schemas/latency.js'
+import { build, expectError, postJsonText } from './helper.js'
+
+// The reference: what the ordinary path makes of a body (JSON.parse, then the body schema
+// with the app's Ajv options).
+const validateBody = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true }).compile(LatencyBody)
+
+function ordinaryPath(text: string): { ok: true; values: number[] } | { ok: false } {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return { ok: false }
+  }
+  if (!validateBody(parsed)) return { ok: false }
+  const latency = (parsed as { latency_ns: number | number[] }).latency_ns
+  return Array.isArray(latency) ? { ok: true, values: latency } : { ok: false }
+}
+
+function scan(text: string): number[] | undefined {
+  const body = scanLatencyBatch(Buffer.from(text, 'utf8'))
+  return body === undefined ? undefined : Array.from(body.latency_ns)
+}
+
+const WHITESPACE = [' ', '\t', '\n', '\r']
+const ws = fc.array(fc.constantFrom(...WHITESPACE), { maxLength: 3 }).map((s) => s.join(''))
+/** Values the scanner takes: 1 to 15 digits, no leading zero. */
+const scannable = fc.integer({ min: 1, max: 999_999_999_999_999 })
+
+/** A batch body as a client might write it: the canonical shape with JSON whitespace between tokens. */
+const batchText = fc
+  .tuple(fc.array(scannable, { minLength: 1, maxLength: 60 }), fc.array(ws, { minLength: 8, maxLength: 8 }), fc.array(ws, { maxLength: 60 }))
+  .map(([values, [a, b, c, d, e, f, g, h], gaps]) => {
+    const items = values.map((v, i) => `${v}${gaps[i] ?? ''}`).join(`,${b}`)
+    return { values, text: `${a}{${c}"latency_ns"${d}:${e}[${f}${items}]${g}}${h}` }
+  })
+
+describe('scanLatencyBatch', () => {
+  it('reads the canonical body and bodies with JSON whitespace between tokens, value for value (property)', () => {
+    fc.assert(
+      fc.property(batchText, ({ values, text }) => {
+        expect(scan(text)).toEqual(values)
+        expect(ordinaryPath(text)).toEqual({ ok: true, values })
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('whenever it accepts a body, JSON.parse and the schema accept it with the same values (property)', () => {
+    // Mutations of valid bodies: bytes replaced, inserted and deleted, biased towards JSON's own characters.
+    const jsonChar = fc.constantFrom(...'0123456789-+.eE,[]{}": \t\n\rlatency_nsx\\u'.split(''))
+    const edit = fc.record({ at: fc.nat(), op: fc.constantFrom('replace', 'insert', 'delete'), char: jsonChar })
+    fc.assert(
+      fc.property(batchText, fc.array(edit, { minLength: 1, maxLength: 4 }), ({ text }, edits) => {
+        let mutated = text
+        for (const { at, op, char } of edits) {
+          const i = at % (mutated.length + 1)
+          if (op === 'replace') mutated = mutated.slice(0, i) + char + mutated.slice(i + 1)
+          else if (op === 'insert') mutated = mutated.slice(0, i) + char + mutated.slice(i)
+          else mutated = mutated.slice(0, i) + mutated.slice(i + 1)
+        }
+        const scanned = scan(mutated)
+        if (scanned !== undefined) expect(ordinaryPath(mutated)).toEqual({ ok: true, values: scanned })
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it.each([
+    ['a single value (not a batch)', '{"latency_ns":1500}'],
+    ['an empty batch', '{"latency_ns":[]}'],
+    ['zero', '{"latency_ns":[0]}'],
+    ['a leading zero', '{"latency_ns":[012]}'],
+    ['a sign', '{"latency_ns":[-5]}'],
+    ['a plus sign', '{"latency_ns":[+5]}'],
+    ['a fraction', '{"latency_ns":[1.5]}'],
+    ['a zero fraction', '{"latency_ns":[2.0]}'],
+    ['an exponent', '{"latency_ns":[1e3]}'],
+    ['16 digits', '{"latency_ns":[1000000000000000]}'],
+    ['a string', '{"latency_ns":["5"]}'],
+    ['a trailing comma', '{"latency_ns":[1,]}'],
+    ['a missing comma', '{"latency_ns":[1 2]}'],
+    ['another key', '{"latency":[1]}'],
+    ['a second key', '{"latency_ns":[1],"x":1}'],
+    ['the key twice', '{"latency_ns":[1],"latency_ns":[2]}'],
+    ['an escape in the key', '{"latency\\u005fns":[1]}'],
+    ['a byte-order mark', '\ufeff{"latency_ns":[1]}'],
+    ['trailing text', '{"latency_ns":[1]}x'],
+    ['a truncated body', '{"latency_ns":[1,2'],
+    ['no closing brace', '{"latency_ns":[1]'],
+    ['a nested array', '{"latency_ns":[[1]]}'],
+    ['an empty body', ''],
+  ])('declines %s, leaving it to JSON.parse and the schema', (_, text) => {
+    expect(scan(text)).toBeUndefined()
+  })
+
+  it('takes up to MAX_BATCH values and declines one more', () => {
+    const values = Array.from({ length: MAX_BATCH }, (_, i) => i + 1)
+    expect(scan(JSON.stringify({ latency_ns: values }))).toEqual(values)
+    expect(scan(JSON.stringify({ latency_ns: [...values, 1] }))).toBeUndefined()
+  })
+
+  it('reads 15-digit values exactly, and hands back a fresh array each time', () => {
+    const a = scanLatencyBatch(Buffer.from('{"latency_ns":[999999999999999,1]}'))
+    const b = scanLatencyBatch(Buffer.from('{"latency_ns":[7]}'))
+    expect(Array.from(a!.latency_ns)).toEqual([999_999_999_999_999, 1])
+    expect(Array.from(b!.latency_ns)).toEqual([7])
+    expect(isScannedBatch(a)).toBe(true)
+    expect(isScannedBatch({ latency_ns: [1] })).toBe(false)
+    expect(isScannedBatch(null)).toBe(false)
+  })
+})
+
+describe('POST /metrics/:id/latency through the fast path', () => {
+  it('a scanned batch is stored like any other, and the route sees a Float64Array only for it', async () => {
+    const app = await build()
+    // What the route hands the store: a Float64Array only when the scanner read the body.
+    const seen: string[] = []
+    app.store.recordLatencies = ((original) =>
+      function (this: typeof app.store, metric, values) {
+        seen.push(values instanceof Float64Array ? 'scanned' : 'parsed')
+        return original.call(this, metric, values)
+      })(app.store.recordLatencies)
+
+    const canonical = await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[300,100,200]}')
+    expect(canonical.statusCode).toBe(202)
+    expect(canonical.json()).toEqual({ accepted: 3 })
+    const spaced = await postJsonText(app, '/metrics/fast/latency', ' {\n  "latency_ns": [ 400,\t500 ]\n}\n')
+    expect(spaced.json()).toEqual({ accepted: 2 })
+    // Valid JSON the scanner declines takes the ordinary path: 1e3 is the integer 1000.
+    const exponent = await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[1e3]}')
+    expect(exponent.json()).toEqual({ accepted: 1 })
+    expect(seen).toEqual(['scanned', 'scanned', 'parsed'])
+
+    const snap = (await app.inject({ method: 'GET', url: '/metrics/fast' })).json()
+    expect(snap).toMatchObject({ count: 6, total: 6, min_ns: 100, max_ns: 1000, mean_ns: 2500 / 6 })
+  })
+
+  it('bodies the scanner declines get the ordinary answers, and store nothing', async () => {
+    const app = await build()
+    expect(expectError(await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[1.5]}'), 400)).toMatch(/latency_ns/)
+    expectError(await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[0]}'), 400)
+    expectError(await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[9007199254740992]}'), 400)
+    expectError(await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[1,]}'), 400)
+    expectError(await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[1],"x":1}'), 400)
+    expectError(await postJsonText(app, '/metrics/fast/latency', ''), 400)
+    expect((await app.inject({ method: 'GET', url: '/metrics/fast' })).statusCode).toBe(404)
+  })
+})
