@@ -110,12 +110,12 @@ export function refBucketIndex(bounds: ArrayLike<number>, value: number): number
 
 /**
  * Capacity a growing ring should have after `pushes` pushes, from `initial`:
- * through the pool's size classes (powers of two and 1.5 times them) up to
- * maxPooled, then doubling; clamped to max.
+ * through the pool's size classes (1, 2, 3, then P, 1.25P, 1.5P, 1.75P for each
+ * power of two P) up to maxPooled, then doubling; clamped to max.
  */
 export function refGrownCapacity(pushes: number, max: number, initial: number, maxPooled = 512): number {
   const isPowerOfTwo = (c: number) => (c & (c - 1)) === 0
-  const isClass = (c: number) => isPowerOfTwo(c) || (c % 3 === 0 && isPowerOfTwo(c / 3))
+  const isClass = (c: number) => c <= 3 || [4, 5, 6, 7].some((q) => c % q === 0 && isPowerOfTwo(c / q) && c / q >= 1)
   let cap = Math.min(initial, max)
   while (cap < pushes && cap < max) {
     let next = cap * 2

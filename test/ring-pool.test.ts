@@ -18,21 +18,25 @@ function expectDisjoint(regions: RingRegion[]) {
 }
 
 describe('RingPool', () => {
-  it('rounds a capacity up to its size class (powers of two and 1.5 times them), up to maxPooledPairs', () => {
+  it('rounds a capacity up to its size class (four per power of two), up to maxPooledPairs', () => {
     const pool = new RingPool(512, 4096)
     const cases: Array<[number, number]> = [
       [1, 1],
       [2, 2],
       [3, 3],
       [4, 4],
-      [5, 6],
-      [7, 8],
+      [5, 5],
+      [7, 7],
       [8, 8],
-      [9, 12],
-      [13, 16],
+      [9, 10],
+      [11, 12],
+      [13, 14],
+      [15, 16],
       [16, 16],
-      [40, 48],
-      [385, 512],
+      [40, 40],
+      [41, 48],
+      [385, 448],
+      [449, 512],
       [511, 512],
       [512, 512],
       [513, 513],
@@ -51,8 +55,11 @@ describe('RingPool', () => {
     const pool = new RingPool(512, 4096)
     const steps = [1]
     while (steps[steps.length - 1] < 4096) steps.push(pool.grownCapacity(steps[steps.length - 1]))
-    expect(steps).toEqual([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024, 2048, 4096])
-    expect(pool.grownCapacity(10)).toBe(12) // from a clamped capacity too
+    expect(steps).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
+      1024, 2048, 4096,
+    ])
+    expect(pool.grownCapacity(11)).toBe(12) // from a clamped capacity too
   })
 
   it('carves small regions from shared chunks, without overlap, and starts a chunk only when one is full', () => {
@@ -90,9 +97,9 @@ describe('RingPool', () => {
     const c = pool.allocate(32)
     const bytes = pool.byteLength
     pool.release(a.array, a.base, 16)
-    pool.release(b.array, b.base, 13) // any capacity of the same class
+    pool.release(b.array, b.base, 15) // any capacity of the same class
     expect(pool.freeCount(16)).toBe(2)
-    const first = pool.allocate(14)
+    const first = pool.allocate(15)
     expect([first.array, first.base]).toEqual([b.array, b.base])
     const second = pool.allocate(16)
     expect([second.array, second.base]).toEqual([a.array, a.base])
@@ -157,31 +164,31 @@ describe('SampleRing on a shared RingPool', () => {
   })
 
   it('a clamped capacity below the threshold takes the region of its size class', () => {
-    const ring = new SampleRing(40, new RingPool())
+    const ring = new SampleRing(41, new RingPool())
     for (let i = 0; i < 100; i++) ring.push(i, i)
-    expect(ring.capacity).toBe(40)
+    expect(ring.capacity).toBe(41)
     expect(ring.byteLength).toBe(48 * 16)
     const values: number[] = []
     ring.forEach((v) => values.push(v))
-    expect(values).toEqual(Array.from({ length: 40 }, (_, i) => 60 + i))
+    expect(values).toEqual(Array.from({ length: 41 }, (_, i) => 59 + i))
   })
 
   it('release() returns the region: the next ring of that class gets it, and the released ring sees nothing', () => {
     const pool = new RingPool()
     const old = new SampleRing(1_000, pool)
-    for (let i = 0; i < 10; i++) old.push(i + 1, i) // grows to 12 pairs; its 8-pair region is free
-    const before = pool.freeCount(12)
+    for (let i = 0; i < 10; i++) old.push(i + 1, i) // grows to 10 pairs; its 8-pair region is free
+    const before = pool.freeCount(10)
     old.release()
-    expect(pool.freeCount(12)).toBe(before + 1)
+    expect(pool.freeCount(10)).toBe(before + 1)
     expect(old.size).toBe(0)
     expect(old.capacity).toBe(0)
     expect(old.byteLength).toBe(0)
     old.release() // twice is harmless
-    expect(pool.freeCount(12)).toBe(before + 1)
+    expect(pool.freeCount(10)).toBe(before + 1)
 
     const fresh = new SampleRing(1_000, pool)
-    fresh.pushMany([7, 7, 7, 7, 7, 7, 7, 7, 7, 7], 50) // needs 12 pairs: takes old's region
-    expect(pool.freeCount(12)).toBe(before)
+    fresh.pushMany([7, 7, 7, 7, 7, 7, 7, 7, 7, 7], 50) // needs 10 pairs: takes old's region
+    expect(pool.freeCount(10)).toBe(before)
     const pairs: number[][] = []
     fresh.forEach((v, t) => pairs.push([v, t]))
     expect(pairs).toEqual(Array.from({ length: 10 }, () => [7, 50]))

@@ -27,8 +27,8 @@ describe('SampleRing growth', () => {
       expect(ring.byteLength).toBe(ring.capacity * 16)
       seen.add(ring.capacity)
     }
-    // x1.5 and x4/3 steps while pooled (up to 512 pairs), then doubling.
-    expect([...seen]).toEqual([8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024])
+    // A quarter of a power of two at a time while pooled (up to 512 pairs), then doubling.
+    expect([...seen]).toEqual([8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 1024])
     expect(ring.size).toBe(max)
   })
 
@@ -61,7 +61,7 @@ describe('SampleRing growth', () => {
     const ring = new SampleRing(100)
     for (let i = 0; i < 8; i++) ring.push(i, i)
     ring.push(8, 8)
-    expect(ring.capacity).toBe(12)
+    expect(ring.capacity).toBe(10)
     expect(ringContents(ring).map((p) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
   })
 

@@ -2,18 +2,18 @@
  * Storage for SampleRings. A ring of up to `maxPooledPairs` pairs gets a region
  * (array, base) carved from a shared chunk rather than a typed array of its own:
  * each typed array costs a malloc'd backing store plus an ArrayBuffer and a view
- * on the heap, which for a sparse id (12 pairs = 192 B of data) is more than the
+ * on the heap, which for a sparse id (10 pairs = 160 B of data) is more than the
  * data itself. Larger rings get their own array, exactly their capacity.
  *
  *   chunk k (Float64Array over a SharedArrayBuffer of chunkPairs * 16 bytes):
- *     [ region 16 pairs | region 12 | region 512 | ...     free tail        ]
- *       ^ base = 0        ^ base = 32  ^ base = 56         ^ bump * 2
+ *     [ region 16 pairs | region 10 | region 512 | ...     free tail        ]
+ *       ^ base = 0        ^ base = 32  ^ base = 52         ^ bump * 2
  *
  * Invariants
- *   - Size classes are 1, 2, 3, 4, 6, 8, 12, 16, ... maxPooledPairs: the powers of
- *     two and the midpoints 1.5 times them, so a region wastes at most a third of
- *     itself (powers of two alone waste up to half). A request is rounded up to its
- *     class. A region of class P occupies elements [base, base + 2P) of its chunk;
+ *   - Size classes are 1, 2, 3, then four per power of two P: P, 1.25P, 1.5P and
+ *     1.75P (4, 5, 6, 7, 8, 10, 12, 14, 16, 20, ... maxPooledPairs), as in jemalloc:
+ *     a region is at most a fifth slack (powers of two alone waste up to half). A
+ *     request is rounded up to its class. A region of class P occupies elements [base, base + 2P) of its chunk;
  *     regions handed out never overlap.
  *   - Only the last chunk has an unused tail, from element 2 * bump. When a request
  *     does not fit in it, the tail is cut into regions of the largest classes that
@@ -55,9 +55,9 @@ export class RingPool {
     if (!isPowerOfTwo(maxPooledPairs) || !isPowerOfTwo(chunkPairs) || chunkPairs < maxPooledPairs) {
       throw new RangeError(`maxPooledPairs (${maxPooledPairs}) and chunkPairs (${chunkPairs}) must be powers of two, chunkPairs >= maxPooledPairs`)
     }
-    for (let p = 1; p <= maxPooledPairs; p *= 2) {
-      if (p >= 4) this.classPairs.push((p / 4) * 3)
-      this.classPairs.push(p)
+    this.classPairs.push(1, 2, 3)
+    for (let p = 4; p <= maxPooledPairs; p *= 2) {
+      for (const quarters of [4, 5, 6, 7]) if ((p / 4) * quarters <= maxPooledPairs) this.classPairs.push((p / 4) * quarters)
     }
     this.classOf = new Uint8Array(maxPooledPairs + 1)
     for (let capacity = 1, k = 0; capacity <= maxPooledPairs; capacity++) {

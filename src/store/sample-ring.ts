@@ -15,7 +15,7 @@ import { DEFAULT_RING_POOL, type RingPool } from './ring-pool.js'
  *
  * Invariants
  *   - 0 <= size <= capacity <= maxCapacity; capacity starts small and grows to
- *     the pool's next size class (x1.5 or x4/3; x2 beyond the pooled sizes),
+ *     the pool's next size class (by a quarter of a power of two; x2 beyond the pooled sizes),
  *     clamped to maxCapacity, when a push finds the ring full below maxCapacity.
  *     Growing takes a region of the new capacity from the pool, copies the pairs
  *     and gives the old region back.
