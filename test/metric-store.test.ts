@@ -630,6 +630,52 @@ describe('MetricStore histogram buckets', () => {
   })
 })
 
+describe('MetricStore histogram buckets past 32 bits', () => {
+  const jobs = { created: 0, started: 0, completed: 0, failed: 0, retried: 0 }
+  const bounds = [10, 100, 1000]
+
+  /** A metric whose buckets start at `start` (restored, as from a state file). */
+  function metricAt(start: number[]) {
+    const { store } = makeStore({ bucketBoundsNs: bounds })
+    const m = acquire(store, 'big')
+    m.restoreCounters({ total: start.reduce((a, b) => a + b, 0), sumNs: 0, jobs, buckets: start })
+    const counts = () => {
+      store.settle(m)
+      return [0, 1, 2, 3].map((i) => m.bucketCount(i))
+    }
+    return { store, m, counts }
+  }
+
+  it.each([2 ** 32 - 1, 2 ** 32, 2 ** 33 + 5, 2 ** 52])('restores a bucket count of %d exactly', (count) => {
+    const { m, counts } = metricAt([count, 0, 7, count])
+    expect(counts()).toEqual([count, 0, 7, count])
+    expect(m.total).toBe(2 * count + 7)
+  })
+
+  it.each([2 ** 32, 2 ** 33, 2 ** 40])('counts across the wrap below %d, one sample and one batch at a time', (boundary) => {
+    const { store, m, counts } = metricAt([boundary - 3, boundary - 1, 0, 0])
+    store.recordLatency(m, 5) // bucket 0: boundary - 2
+    store.recordLatency(m, 50) // bucket 1: boundary (wraps)
+    expect(counts()).toEqual([boundary - 2, boundary, 0, 0])
+    store.recordLatencies(m, [1, 2, 3, 4, 60]) // bucket 0 wraps inside a batch
+    expect(counts()).toEqual([boundary + 2, boundary + 1, 0, 0])
+    for (let i = 0; i < 3; i++) store.recordLatency(m, 9)
+    expect(counts()).toEqual([boundary + 5, boundary + 1, 0, 0])
+    expect(m.total).toBe(2 * boundary + 6)
+    expect(store.snapshot(m, { windowMs: WINDOW_MS }).total).toBe(2 * boundary + 6)
+  })
+
+  it('a new metric on a reused block starts from zero, carries included', () => {
+    const { store, m } = metricAt([2 ** 32 + 1, 0, 0, 0])
+    store.delete('big')
+    const fresh = acquire(store, 'again')
+    expect(fresh.cellBase).toBe(m.cellBase)
+    store.recordLatency(fresh, 5)
+    store.settle(fresh)
+    expect([0, 1, 2, 3].map((i) => fresh.bucketCount(i))).toEqual([1, 0, 0, 0])
+  })
+})
+
 describe('MetricStore service samples_total', () => {
   it('counts every accepted sample across metrics, including deleted ones, exactly past 2^32', () => {
     const { store } = makeStore()

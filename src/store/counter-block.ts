@@ -6,7 +6,9 @@
  *
  * A cell may instead hold a double (a running sum, a timestamp), read and written
  * through `reals`, a Float64Array over the same memory: keeping such values here
- * rather than in object fields spares each its own boxed heap number.
+ * rather than in object fields spares each its own boxed heap number. Or it may
+ * hold two 32-bit counters, through `words` (a Uint32Array over the same memory),
+ * for an owner that carries their overflow itself (a Metric's histogram buckets).
  */
 export class CounterBlock {
   constructor(
@@ -14,6 +16,7 @@ export class CounterBlock {
     readonly base: number,
     readonly width: number,
     readonly reals = new Float64Array(cells.buffer),
+    readonly words = new Uint32Array(cells.buffer),
   ) {}
 
   /** A block over its own SharedArrayBuffer. */
@@ -71,6 +74,7 @@ export function writeCell(cells: BigInt64Array, index: number, value: number | b
 export class CounterSlab {
   private readonly chunks: BigInt64Array[] = []
   private readonly realViews: Float64Array[] = []
+  private readonly wordViews: Uint32Array[] = []
   private readonly free: CounterBlock[] = []
   private used = 0
 
@@ -87,10 +91,11 @@ export class CounterSlab {
       const buffer = new SharedArrayBuffer(this.blocksPerChunk * this.width * 8)
       this.chunks.push(new BigInt64Array(buffer))
       this.realViews.push(new Float64Array(buffer))
+      this.wordViews.push(new Uint32Array(buffer))
     }
     const base = (this.used % this.blocksPerChunk) * this.width
     this.used++
-    return new CounterBlock(this.chunks[chunkIndex], base, this.width, this.realViews[chunkIndex])
+    return new CounterBlock(this.chunks[chunkIndex], base, this.width, this.realViews[chunkIndex], this.wordViews[chunkIndex])
   }
 
   release(block: CounterBlock): void {

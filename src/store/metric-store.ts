@@ -17,9 +17,17 @@ export type JobEvent = (typeof JOB_EVENTS)[number]
  *   [2..6] job events in JOB_EVENTS order
  *   [7] samples restored from a state file saved with other bucket bounds: in the
  *       total, but in no bucket (they cannot be re-bucketed)
- *   [8..8+B] histogram buckets for the B bounds, then +Inf (not cumulative)
+ *   [8..] histogram buckets for the B bounds, then +Inf (not cumulative): two
+ *       32-bit counts per cell, read and added through the block's Uint32Array
  * Every other sample lands in exactly one bucket, so the metric's total is their
  * sum (plus the samples still pending, below): no cell of its own is needed.
+ *
+ * Bucket counts are 32-bit because a sparse id's histogram is most of its counter
+ * block (26 buckets: 208 B as 64-bit cells, 104 B as 32-bit). A bucket still
+ * counts exactly far past 2^32: an add that wraps its 32 bits carries 1 into the
+ * bucket's high part, kept off to the side (in `carries`) by the few metrics that
+ * ever need one. The wrap and its carry happen in one synchronous step on the
+ * event loop, the only thread that writes or reads them.
  *
  * A single recorded sample is not bucketed at once: it only joins the ring's
  * `pending` newest pairs, and MetricStore.settle() buckets all of them in one
@@ -39,44 +47,56 @@ const JOB_SLOT: Readonly<Record<JobEvent, number>> = {
 }
 const UNBUCKETED_SLOT = 7
 const BUCKET_SLOT = 8
+const TWO_32 = 2 ** 32
+
+/** Cells of a metric's counter block with `buckets` histogram buckets. */
+function blockWidth(buckets: number): number {
+  return BUCKET_SLOT + Math.ceil(buckets / 2)
+}
+
+/** Per metric, the high parts (multiples of 2^32) of bucket counts that have wrapped. */
+const carries = new WeakMap<Metric, Float64Array>()
 
 /**
  * One metric id: a Metric *is* the ring of its recent samples, plus the place of
- * its counter block in the store's slab and a count of pending samples. Inheriting the
- * ring rather than holding one, keeping the counter block's (cells, base) rather
- * than a CounterBlock, and keeping the two doubles in counter cells rather than
- * in fields (each would be a boxed heap number) leave a sparse id one heap object
- * instead of five: fewer bytes, and few enough survivors that filling thousands
- * of ids does not make V8 grow its young generation (measured in bench S7).
+ * its counter block in the store's slab and a count of pending samples. Inheriting
+ * the ring rather than holding one, keeping the counter block's views and base
+ * rather than a CounterBlock, and keeping the two doubles in counter cells rather
+ * than in fields (each would be a boxed heap number) leave a sparse id one heap
+ * object instead of five (heap per id 314 -> ~190 B, bench S7).
  */
 export class Metric extends SampleRing {
   /** The newest `pending` pairs of the ring are not in the histogram yet (see above). */
   pending = 0
 
-  /** The counter block's cells: [cellBase, cellBase + cellCount) of `cells`, and of `reals` over the same memory. */
+  /** The counter block: cells [cellBase, ...) of `cells`, and of `reals` and `words` over the same memory. */
   readonly cells: BigInt64Array
   readonly reals: Float64Array
+  readonly words: Uint32Array
   readonly cellBase: number
-  readonly cellCount: number
+  /** Number of histogram buckets, +Inf included. */
+  readonly histogramBucketCount: number
 
   constructor(
     readonly id: string,
     maxSamples: number,
     pool: RingPool,
     counters: CounterBlock,
+    histogramBucketCount: number,
     createdAt: number,
   ) {
     super(maxSamples, pool)
     this.cells = counters.cells
     this.reals = counters.reals
+    this.words = counters.words
     this.cellBase = counters.base
-    this.cellCount = counters.width
+    this.histogramBucketCount = histogramBucketCount
     this.lastWriteAt = createdAt
   }
 
   /** The counter block, as an object (to give it back to the slab; tests). */
   counterBlock(): CounterBlock {
-    return new CounterBlock(this.cells, this.cellBase, this.cellCount, this.reals)
+    return new CounterBlock(this.cells, this.cellBase, blockWidth(this.histogramBucketCount), this.reals, this.words)
   }
 
   /** Sum of every value ever recorded, in ns (the histogram's _sum). */
@@ -102,14 +122,37 @@ export class Metric extends SampleRing {
     addToCell(this.cells, this.cellBase + slot, amount)
   }
 
+  /** Adds `amount` (below 2^32) to histogram bucket i, carrying into its high part when the low 32 bits wrap. */
+  addToBucket(i: number, amount: number): void {
+    const before = Atomics.add(this.words, this.firstBucketWord + i, amount)
+    if (before + amount >= TWO_32) this.carriesFor()[i]++
+  }
+
   private count(slot: number): number {
     return readCell(this.cells, this.cellBase + slot)
+  }
+
+  /** Index in `words` of bucket 0. */
+  private get firstBucketWord(): number {
+    return (this.cellBase + BUCKET_SLOT) * 2
+  }
+
+  private carriesFor(): Float64Array {
+    let high = carries.get(this)
+    if (high === undefined) {
+      high = new Float64Array(this.histogramBucketCount)
+      carries.set(this, high)
+    }
+    return high
   }
 
   /** Samples recorded since creation: the histogram buckets plus the pending samples. */
   get total(): number {
     let total = this.pending + this.count(UNBUCKETED_SLOT)
-    for (let i = BUCKET_SLOT; i < this.cellCount; i++) total += this.count(i)
+    const first = this.firstBucketWord
+    for (let i = 0; i < this.histogramBucketCount; i++) total += Atomics.load(this.words, first + i)
+    const high = carries.get(this)
+    if (high !== undefined) for (let i = 0; i < high.length; i++) total += high[i] * TWO_32
     return total
   }
 
@@ -122,12 +165,9 @@ export class Metric extends SampleRing {
    * left out: MetricStore.settle() first (snapshot() does).
    */
   bucketCount(i: number): number {
-    return this.count(BUCKET_SLOT + i)
-  }
-
-  /** Number of histogram buckets, +Inf included. */
-  get histogramBucketCount(): number {
-    return this.cellCount - BUCKET_SLOT
+    const low = Atomics.load(this.words, this.firstBucketWord + i)
+    const high = carries.get(this)
+    return high === undefined ? low : low + high[i] * TWO_32
   }
 
   /** Puts back counters saved by an earlier process (see state-file.ts). */
@@ -138,8 +178,10 @@ export class Metric extends SampleRing {
     if (saved.buckets !== undefined) {
       const n = Math.min(saved.buckets.length, this.histogramBucketCount)
       for (let i = 0; i < n; i++) {
-        writeCell(cells, cellBase + BUCKET_SLOT + i, saved.buckets[i])
-        bucketed += saved.buckets[i]
+        const count = saved.buckets[i]
+        Atomics.store(this.words, this.firstBucketWord + i, count % TWO_32)
+        if (count >= TWO_32) this.carriesFor()[i] = Math.floor(count / TWO_32)
+        bucketed += count
       }
     }
     writeCell(cells, cellBase + UNBUCKETED_SLOT, Math.max(0, saved.total - bucketed))
@@ -228,7 +270,7 @@ export class MetricStore {
     this.buckets = new BucketIndex(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
     this.bucketBoundsNs = this.buckets.bounds
     this.now = options.now ?? taskClock()
-    this.slab = new CounterSlab(BUCKET_SLOT + this.bucketBoundsNs.length + 1)
+    this.slab = new CounterSlab(blockWidth(this.bucketBoundsNs.length + 1))
     this.bucketTally = new Uint32Array(this.bucketBoundsNs.length + 1)
   }
 
@@ -245,7 +287,7 @@ export class MetricStore {
     const existing = this.metrics.get(id)
     if (existing !== undefined) return existing
     if (this.metrics.size >= this.maxMetrics) return undefined
-    const metric = new Metric(id, this.maxSamples, this.ringPool, this.slab.allocate(), this.now())
+    const metric = new Metric(id, this.maxSamples, this.ringPool, this.slab.allocate(), this.bucketBoundsNs.length + 1, this.now())
     this.metrics.set(id, metric)
     return metric
   }
@@ -352,7 +394,7 @@ export class MetricStore {
     }
     for (let b = 0; b < tally.length; b++) {
       if (tally[b] !== 0) {
-        metric.addCount(BUCKET_SLOT + b, tally[b])
+        metric.addToBucket(b, tally[b])
         tally[b] = 0
       }
     }
