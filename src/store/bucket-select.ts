@@ -23,8 +23,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 /** Largest key span handled: ranks over values 1..2^53 span at most 54 × 256 keys. */
 const MAX_SPAN = 1 << 16
 
-const counts = new Uint32Array(MAX_SPAN)
-const targetSlot = new Int32Array(MAX_SPAN).fill(-1)
+const COUNTS = new Uint32Array(MAX_SPAN)
+const TARGET_SLOT = new Int32Array(MAX_SPAN).fill(-1)
 let gathered = new Float64Array(0)
 
 /**
@@ -45,46 +45,56 @@ export function valuesAtRanks(
   const span = keyOf(max) - base + 1
   if (span > MAX_SPAN) return selectDirectly(a, n, ranks, out)
   const words = new Uint32Array(a.buffer, a.byteOffset, n * 2)
+  // Module-level tables as locals: each use of a module binding costs a load and a
+  // temporal-dead-zone check, which in these loops is measurable.
+  const counts = COUNTS
+  const targetSlot = TARGET_SLOT
+  const shift = KEY_SHIFT
 
   // Pass 1: how many values fall in each bucket.
   counts.fill(0, 0, span)
-  for (let i = 1; i < 2 * n; i += 2) counts[(words[i] >>> KEY_SHIFT) - base]++
+  for (let i = 1; i < 2 * n; i += 2) counts[(words[i] >>> shift) - base]++
 
   // Which bucket holds each rank, and where in it.
   const bucketOf: number[] = []
   const offsetIn: number[] = []
   const slotStart: number[] = []
   const slotBuckets: number[] = []
+  // One tight loop per rank over the prefix sums (about 1 ns a bucket; the walk
+  // spans thousands of buckets, and a loop that also tested for ranks per bucket
+  // cost as much as a pass over the values).
   let seen = 0
-  let r = 0
-  for (let b = 0; b < span && r < ranks.length; b++) {
-    const c = counts[b]
-    while (r < ranks.length && ranks[r] < seen + c) {
-      if (c > n / 2) {
-        // Leave the shared marks clean for the next call before giving up.
-        for (const t of slotBuckets) targetSlot[t] = -1
-        return selectDirectly(a, n, ranks, out)
-      }
-      if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) {
-        slotStart.push(slotBuckets.length === 0 ? 0 : slotStart[slotStart.length - 1] + counts[slotBuckets[slotBuckets.length - 1]])
-        slotBuckets.push(b)
-        targetSlot[b] = slotBuckets.length - 1
-      }
-      bucketOf.push(slotBuckets.length - 1)
-      offsetIn.push(ranks[r] - seen)
-      r++
+  let b = 0
+  for (let r = 0; r < ranks.length; r++) {
+    const rank = ranks[r]
+    let c = counts[b]
+    while (seen + c <= rank) {
+      seen += c
+      c = counts[++b]
     }
-    seen += c
+    if (c > n / 2) {
+      // Leave the shared marks clean for the next call before giving up.
+      for (const t of slotBuckets) targetSlot[t] = -1
+      return selectDirectly(a, n, ranks, out)
+    }
+    if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) {
+      slotStart.push(slotBuckets.length === 0 ? 0 : slotStart[slotStart.length - 1] + counts[slotBuckets[slotBuckets.length - 1]])
+      slotBuckets.push(b)
+      targetSlot[b] = slotBuckets.length - 1
+    }
+    bucketOf.push(slotBuckets.length - 1)
+    offsetIn.push(rank - seen)
   }
 
   // Pass 2: gather the values of the target buckets, each into its own segment.
   const lastSlot = slotBuckets.length - 1
   const size = slotStart[lastSlot] + counts[slotBuckets[lastSlot]]
   if (gathered.length < size) gathered = new Float64Array(Math.max(size, gathered.length * 2))
+  const into = gathered
   const fill = slotStart.slice()
   for (let i = 0; i < n; i++) {
-    const slot = targetSlot[(words[2 * i + 1] >>> KEY_SHIFT) - base]
-    if (slot >= 0) gathered[fill[slot]++] = a[i]
+    const slot = targetSlot[(words[2 * i + 1] >>> shift) - base]
+    if (slot >= 0) into[fill[slot]++] = a[i]
   }
   for (const b of slotBuckets) targetSlot[b] = -1
 
@@ -92,8 +102,8 @@ export function valuesAtRanks(
     const slot = bucketOf[i]
     const left = slotStart[slot]
     const k = left + offsetIn[i]
-    selectRank(gathered, k, left, left + counts[slotBuckets[slot]] - 1)
-    out[i] = gathered[k]
+    selectRank(into, k, left, left + counts[slotBuckets[slot]] - 1)
+    out[i] = into[k]
   }
 }
 
