@@ -1,63 +1,20 @@
 import type { FastifyInstance } from 'fastify'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { build, expectError, manualClock, postJson } from './helper.js'
-
-// A small sort-based reference, independent of src/ (test/reference.ts holds a
-// fuller one; this file keeps its own so it runs on its own).
-
-function sorted(values: readonly number[]): number[] {
-  return [...values].sort((a, b) => a - b)
-}
-
-/** Nearest rank for a decimal-string q: index ceil(q·n) − 1 (clamped), computed in exact integers. */
-function nearestRank(values: readonly number[], q: string): number {
-  const [whole, fraction = ''] = q.split('.')
-  const den = 10n ** BigInt(fraction.length)
-  const num = BigInt((whole || '0') + fraction)
-  const n = BigInt(values.length)
-  const rank = Number((num * n + den - 1n) / den)
-  return sorted(values)[Math.min(Math.max(rank - 1, 0), values.length - 1)]
-}
-
-const refMin = (values: readonly number[]) => sorted(values)[0]
-const refMax = (values: readonly number[]) => sorted(values)[values.length - 1]
-
-/** The mean from the exact (BigInt) sum. */
-function refMean(values: readonly number[]): number {
-  let sum = 0n
-  for (const v of values) sum += BigInt(v)
-  return Number(sum) / values.length
-}
-
-/** Within the error a left-to-right double summation of n positive values can make. */
-function closeToMean(got: number, want: number, n: number): boolean {
-  return Math.abs(got - want) <= Math.abs(want) * (n + 1) * Number.EPSILON
-}
+import { closeToMean, nearestRank, refMax, refMean, refMin } from './reference.js'
 
 const WINDOW_MS = 60_000
 const STATS = ['min_ns', 'max_ns', 'mean_ns', 'p50_ns', 'p95_ns', 'p99_ns'] as const
 
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** Latency-like integers: mostly small, some huge, with many duplicates. */
+/** Latency-like integers (mostly small, some huge, many duplicates), the same for a given seed. */
 function latencies(n: number, seed: number): number[] {
-  const r = rng(seed)
-  return Array.from({ length: n }, () => {
-    const kind = r()
-    if (kind < 0.3) return 1 + Math.floor(r() * 20) // heavy duplicates
-    if (kind < 0.95) return 1 + Math.floor(r() * 1_000_000)
-    return 1 + Math.floor(r() * 1e15)
-  })
+  const latency = fc.oneof(
+    { weight: 30, arbitrary: fc.integer({ min: 1, max: 20 }) }, // heavy duplicates
+    { weight: 65, arbitrary: fc.integer({ min: 1, max: 1_000_000 }) },
+    { weight: 5, arbitrary: fc.integer({ min: 1, max: 1e15 }) },
+  )
+  return fc.sample(latency, { seed, numRuns: n })
 }
 
 async function postAll(app: FastifyInstance, id: string, values: number[]) {
@@ -82,7 +39,7 @@ function expectStats(snap: Record<string, unknown>, values: number[]) {
   expect(snap.p95_ns).toBe(nearestRank(values, '0.95'))
   expect(snap.p99_ns).toBe(nearestRank(values, '0.99'))
   const mean = snap.mean_ns as number
-  const want = refMean(values)
+  const want = refMean(values)!
   expect(closeToMean(mean, want, n), `mean ${mean} vs ${want}`).toBe(true)
 }
 
@@ -158,12 +115,8 @@ describe('GET /metrics/:id statistics vs a sort-based reference', () => {
 
   it('q = 0.07 over 100 values is the 7th smallest, although 0.07*100 > 7 in doubles', async () => {
     const app = await build()
-    const r = rng(3)
-    const values = Array.from({ length: 100 }, (_, i) => (i + 1) * 10)
-    for (let i = values.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1))
-      ;[values[i], values[j]] = [values[j], values[i]]
-    }
+    const inOrder = Array.from({ length: 100 }, (_, i) => (i + 1) * 10)
+    const [values] = fc.sample(fc.shuffledSubarray(inOrder, { minLength: 100 }), { seed: 3, numRuns: 1 })
     await postAll(app, 'm', values)
     const snap = (await get(app, '/metrics/m?quantiles=0.07,0.5,0.95,0.99')).json()
     expect(snap.quantiles).toEqual({ '0.07': 70, '0.5': 500, '0.95': 950, '0.99': 990 })
