@@ -1,22 +1,28 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { valuesAtRanks } from '../src/store/bucket-select.js'
-import { sortedCopy } from './reference.js'
+import { summarizeValues } from '../src/store/bucket-select.js'
+import { closeToMean, exactSum, refMax, refMin, sortedCopy } from './reference.js'
 
-/** Runs valuesAtRanks on a copy and compares every rank with a sorted copy. */
+/** Runs summarizeValues on a copy and compares every rank, min, max and sum with the reference. */
 function check(values: number[], ranksWanted: number[]) {
   const n = values.length
   const ranks = [...new Set(ranksWanted.map((r) => Math.min(n - 1, Math.max(0, r))))].sort((a, b) => a - b)
   const a = Float64Array.from(values)
   const out: number[] = []
-  valuesAtRanks(a, n, ranks, Math.min(...values), Math.max(...values), out)
+  const summary = summarizeValues(a, n, ranks, out)
   const sorted = sortedCopy(values)
   expect(out).toEqual(ranks.map((r) => sorted[r]))
+  expect(summary.min).toBe(refMin(values))
+  expect(summary.max).toBe(refMax(values))
+  // Exact while the partial sums stay below 2^53; past that, within the error of a double summation.
+  const want = Number(exactSum(values))
+  if (want <= Number.MAX_SAFE_INTEGER) expect(summary.sum).toBe(want)
+  else expect(closeToMean(summary.sum / n, want / n, n)).toBe(true)
 }
 
 const ranksFor = (n: number) => fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: 8 })
 
-describe('valuesAtRanks (radix pre-pass, then selection within buckets)', () => {
+describe('summarizeValues (radix pre-pass, then selection within buckets)', () => {
   it('matches a sorted copy on wide, log-spread integers (property)', () => {
     const values = fc.array(
       fc.oneof(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 5_000 })),
@@ -52,7 +58,7 @@ describe('valuesAtRanks (radix pre-pass, then selection within buckets)', () => 
   })
 })
 
-describe('valuesAtRanks after a call that gave up on a heavy bucket', () => {
+describe('summarizeValues after a call that gave up on a heavy bucket', () => {
   it('a call that marked a bucket and then fell back leaves nothing behind for the next call', () => {
     // 10% spread wide, 90% one value: rank 1% lands in a light bucket (marked),
     // rank 50% in the heavy one (fallback). The next call must not see the mark.
@@ -65,5 +71,19 @@ describe('valuesAtRanks after a call that gave up on a heavy bucket', () => {
     check(wide, [0, 49, 2_500, 4_999])
     check(heavy, [Math.floor(n * 0.01), Math.floor(n / 2)])
     check(wide, [10, 100, 4_000])
+  })
+})
+
+describe('summarizeValues on values outside 1..2^53-1', () => {
+  it('takes the plain path and stays right, and leaves the tables clean for the next call', () => {
+    const n = 3_000
+    const wide = Array.from({ length: n }, (_, i) => 1 + ((i * 7_919) % 1_000_000))
+    // 2^53 itself keys into the sentinel bucket; 0 keys below bucket 0; 2^60 past the table.
+    for (const outsider of [2 ** 53, 2 ** 53 + 2 ** 44, 2 ** 60, 0]) {
+      const values = wide.slice()
+      values[1_234] = outsider
+      check(values, [0, 1_500, 2_970, n - 1])
+      check(wide, [0, 1_500, 2_970, n - 1])
+    }
   })
 })

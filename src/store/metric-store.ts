@@ -4,7 +4,7 @@ import { type Quantile, nearestRankIndex, quantile } from './quantile.js'
 import { RingPool } from './ring-pool.js'
 import { SampleRing } from './sample-ring.js'
 import { taskClock } from './task-clock.js'
-import { valuesAtRanks } from './bucket-select.js'
+import { summarizeValues } from './bucket-select.js'
 import { ServiceCounters } from './service-counters.js'
 
 export const JOB_EVENTS = ['created', 'started', 'completed', 'failed', 'retried'] as const
@@ -415,8 +415,7 @@ export class MetricStore {
     const { windowMs } = options
     this.settle(metric)
     const values = this.scratchFor(metric.size)
-    const w = metric.copyWindow(this.now() - windowMs, values)
-    const n = w.count
+    const n = metric.copyWindow(this.now() - windowMs, values)
     const snapshot: MetricSnapshot = {
       id: metric.id,
       window_ms: windowMs,
@@ -436,11 +435,11 @@ export class MetricStore {
       const index = wanted.map((q) => nearestRankIndex(q, n))
       const ranks = [...new Set(index)].sort((a, b) => a - b)
       const at: number[] = []
-      valuesAtRanks(values, n, ranks, w.min, w.max, at)
+      const { min, max, sum } = summarizeValues(values, n, ranks, at)
       const valueAt = (i: number) => at[ranks.indexOf(index[i])]
-      snapshot.min_ns = w.min
-      snapshot.max_ns = w.max
-      snapshot.mean_ns = w.sum / n
+      snapshot.min_ns = min
+      snapshot.max_ns = max
+      snapshot.mean_ns = sum / n
       snapshot.p50_ns = valueAt(0)
       snapshot.p95_ns = valueAt(1)
       snapshot.p99_ns = valueAt(2)

@@ -37,13 +37,6 @@ import { DEFAULT_RING_POOL, type RingPool } from './ring-pool.js'
  */
 export const INITIAL_CAPACITY = 8
 
-export interface WindowSummary {
-  count: number
-  min: number
-  max: number
-  sum: number
-}
-
 const RELEASED = new Float64Array(0)
 
 export class SampleRing {
@@ -157,21 +150,10 @@ export class SampleRing {
 
   /**
    * Copies the values whose timestamp is strictly after `since` into `dest`
-   * (oldest first) and returns their count, min, max and sum.
-   * `dest` must hold at least `size` values.
+   * (oldest first) and returns their count. `dest` must hold at least `size` values.
    */
-  copyWindow(since: number, dest: Float64Array): WindowSummary {
-    const count = this.copyFrom(this.firstAfter(since), dest)
-    let min = Infinity
-    let max = -Infinity
-    let sum = 0
-    for (let k = 0; k < count; k++) {
-      const v = dest[k]
-      if (v < min) min = v
-      if (v > max) max = v
-      sum += v
-    }
-    return { count, min, max, sum }
+  copyWindow(since: number, dest: Float64Array): number {
+    return this.copyFrom(this.firstAfter(since), dest)
   }
 
   /** Copies the n newest values (n <= size) into `dest`, oldest first. */
