@@ -87,3 +87,64 @@ describe('summarizeValues on values outside 1..2^53-1', () => {
     }
   })
 })
+
+describe('summarizeValues with the guess from an earlier call', () => {
+  /** check(), passing `guess` and returning the buckets for the next call. */
+  function checkWithGuess(values: number[], ranks: number[], guess: Int32Array | undefined): Int32Array | undefined {
+    const a = Float64Array.from(values)
+    const out: number[] = []
+    const summary = summarizeValues(a, values.length, ranks, out, guess)
+    const sorted = sortedCopy(values)
+    expect(out).toEqual(ranks.map((r) => sorted[r]))
+    expect(summary.min).toBe(sorted[0])
+    expect(summary.max).toBe(sorted[sorted.length - 1])
+    return summary.buckets
+  }
+
+  const quantileRanks = (n: number) => [...new Set([0.5, 0.95, 0.99].map((q) => Math.ceil(q * n) - 1))]
+
+  it('stays right while the data drifts, jumps and narrows between calls (property)', () => {
+    // Each step replaces part of the values: a few with the same spread (the guess
+    // mostly holds), many with another spread (the ranks move), or all with a narrow
+    // one (a guessed range overflows its capacity).
+    const step = fc.record({
+      replace: fc.integer({ min: 0, max: 100 }),
+      low: fc.integer({ min: 1, max: 1e9 }),
+      width: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 1, max: 1e12 })),
+      seed: fc.integer(),
+    })
+    fc.assert(
+      fc.property(fc.integer({ min: 1_024, max: 4_000 }), fc.array(step, { minLength: 1, maxLength: 6 }), (n, steps) => {
+        let values = Array.from({ length: n }, (_, i) => 1 + ((i * 2_654_435_761) % 1e9))
+        let guess = checkWithGuess(values, quantileRanks(n), undefined)
+        for (const s of steps) {
+          const count = Math.floor((n * s.replace) / 100)
+          values = values.map((v, i) => (i < count ? s.low + (Math.abs(s.seed ^ (i * 7_919)) % (s.width + 1)) : v))
+          guess = checkWithGuess(values, quantileRanks(n), guess)
+        }
+      }),
+      { numRuns: 80 },
+    )
+  })
+
+  it('gives up on a guessed range with more values than it gathers, and still finds the rank', () => {
+    // 40% of the values share one bucket (not over half, so the radix path is kept):
+    // it sits in the middle of the spread, so the median lands in it and its guessed
+    // range overflows its capacity.
+    const n = 6_000
+    const values = Array.from({ length: n }, (_, i) => (i % 5 < 2 ? 500_000_000 + (i % 3) : 1 + ((i * 7_919) % 1e9)))
+    const ranks = quantileRanks(n)
+    const guess = checkWithGuess(values, ranks, undefined)
+    expect(checkWithGuess(values, ranks, guess)).toBe(guess)
+  })
+
+  it('ignores a guess made for another number of ranks, and one from unrelated data', () => {
+    const n = 3_000
+    const spread = Array.from({ length: n }, (_, i) => 1 + ((i * 7_919) % 1e6))
+    const other = Array.from({ length: n }, (_, i) => 1e12 + ((i * 104_729) % 1e9))
+    const fromSpread = checkWithGuess(spread, quantileRanks(n), undefined)
+    checkWithGuess(spread, [1, 2, 3, 1_500, 2_999], fromSpread)
+    checkWithGuess(other, quantileRanks(n), fromSpread)
+    checkWithGuess(spread, quantileRanks(n), fromSpread)
+  })
+})

@@ -741,4 +741,59 @@ describe('MetricStore snapshots of large windows (the radix pre-pass path)', () 
       { numRuns: 40 },
     )
   })
+
+  // Windows of over 1,024 values take the radix path, and each snapshot starts from
+  // where the previous one of the same metric found its ranks: here the data drifts,
+  // jumps and ages out between snapshots, and extra quantiles change the rank count.
+  type Op =
+    | { kind: 'batch'; count: number; low: number; width: number; seed: number }
+    | { kind: 'advance'; ms: number }
+    | { kind: 'snapshot'; narrower: number | null; extra: string[] }
+
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('batch' as const),
+        count: fc.integer({ min: 1, max: 1_500 }),
+        low: fc.oneof(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 2 ** 52 })),
+        width: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 2 ** 40 })),
+        seed: fc.integer(),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.nat(30) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('snapshot' as const),
+        narrower: fc.option(fc.integer({ min: 1, max: 100 })),
+        extra: fc.array(fc.constantFrom('0.001', '0.25', '0.75', '0.999', '1'), { maxLength: 2 }),
+      }),
+    },
+  )
+
+  it('match the reference in every statistic while the data drifts, jumps and ages out between snapshots (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1_100, max: 4_000 }), fc.array(opArb, { maxLength: 14 }), (maxSamples, ops) => {
+        const windowMs = 100
+        const { store, clock } = makeStore({ maxSamples, windowMs })
+        const m = acquire(store, 'big')
+        const ring: TimedSample[] = []
+        for (const op of ops) {
+          if (op.kind === 'advance') clock.advance(op.ms)
+          else if (op.kind === 'batch') {
+            const values = Array.from({ length: op.count }, (_, i) => op.low + (Math.abs(op.seed ^ (i * 2_654_435_761)) % (op.width + 1)))
+            store.recordLatencies(m, values)
+            for (const value of values) ring.push({ value, time: clock.now() })
+            ring.splice(0, Math.max(0, ring.length - maxSamples))
+          } else {
+            const w = op.narrower ?? windowMs
+            const snap = store.snapshot(m, { windowMs: w, quantiles: op.extra.length ? parse(op.extra) : undefined })
+            expectMatches(snap, expectedStats(ring, clock.now(), w, op.extra), op.extra)
+          }
+        }
+      }),
+      { numRuns: 60 },
+    )
+  })
 })

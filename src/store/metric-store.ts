@@ -68,6 +68,8 @@ const carries = new WeakMap<Metric, Float64Array>()
 export class Metric extends SampleRing {
   /** The newest `pending` pairs of the ring are not in the histogram yet (see above). */
   pending = 0
+  /** Where the last large snapshot found its ranks: the next one starts from there (bucket-select.ts). */
+  rankBuckets: Int32Array | undefined = undefined
 
   /** The counter block: cells [cellBase, ...) of `cells`, and of `reals` and `words` over the same memory. */
   readonly cells: BigInt64Array
@@ -435,7 +437,8 @@ export class MetricStore {
       const index = wanted.map((q) => nearestRankIndex(q, n))
       const ranks = [...new Set(index)].sort((a, b) => a - b)
       const at: number[] = []
-      const { min, max, sum } = summarizeValues(values, n, ranks, at)
+      const { min, max, sum, buckets } = summarizeValues(values, n, ranks, at, metric.rankBuckets)
+      metric.rankBuckets = buckets
       const valueAt = (i: number) => at[ranks.indexOf(index[i])]
       snapshot.min_ns = min
       snapshot.max_ns = max
