@@ -93,78 +93,22 @@ export function summarizeValues(
 /**
  * summarizeValues with the radix passes; ranks include 0 and n-1. `buckets` holds
  * a guess per rank (-1: none) and receives where each rank is. Returns the sum.
+ * The passes are functions of their own: the first call that takes a new branch
+ * (the first guess, the first miss) then deoptimizes only a small function, not
+ * the loop over the values.
  */
 function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], out: number[], buckets: Int32Array): number {
   const words = new Uint32Array(a.buffer, a.byteOffset, n * 2)
-  // Module-level tables as locals: each use of a module binding costs a load and a
-  // temporal-dead-zone check, which in these loops is measurable.
   const counts = COUNTS
   const targetSlot = TARGET_SLOT
-  const shift = KEY_SHIFT
-  const base = BASE_KEY
 
-  // The guessed ranges, merged where they touch; range g gathers into
-  // gatheredByGuess[g * GUESS_CAPACITY, ...), filled[g] counting the values that
-  // fell in it (more than GUESS_CAPACITY: overflowed, left to pass 2).
-  const rangeLo: number[] = []
-  const rangeHi: number[] = []
-  for (let r = 0; r < ranks.length; r++) {
-    if (buckets[r] < 0) continue
-    const lo = Math.max(0, buckets[r] - GUESS_MARGIN)
-    const hi = Math.min(SPAN - 1, buckets[r] + GUESS_MARGIN)
-    const last = rangeHi.length - 1
-    if (last >= 0 && lo <= rangeHi[last] + 1) rangeHi[last] = Math.max(rangeHi[last], hi)
-    else {
-      rangeLo.push(lo)
-      rangeHi.push(hi)
-    }
-  }
-  for (let g = 0; g < rangeLo.length; g++) targetSlot.fill(g, rangeLo[g], rangeHi[g] + 1)
-  if (gatheredByGuess.length < rangeLo.length * GUESS_CAPACITY) gatheredByGuess = new Float64Array(rangeLo.length * GUESS_CAPACITY)
-  const byGuess = gatheredByGuess
-  const filled = rangeLo.map(() => 0)
-
-  // Pass 1: how many values fall in each bucket, their sum, and the values of the
-  // guessed ranges. Two sums (even and odd positions) halve the chain of dependent
-  // additions; for integers whose sums stay below 2^53 the order of additions does
-  // not change the result. A key outside the table reads undefined from
-  // targetSlot, which gathers nothing.
-  let even = 0
-  let odd = 0
-  let i = 0
-  for (; i + 1 < n; i += 2) {
-    const k0 = (words[2 * i + 1] >>> shift) - base
-    const k1 = (words[2 * i + 3] >>> shift) - base
-    counts[k0]++
-    counts[k1]++
-    even += a[i]
-    odd += a[i + 1]
-    const g0 = targetSlot[k0]
-    const g1 = targetSlot[k1]
-    // Both -1 (the common case) is the only way for the AND to be negative.
-    if ((g0 & g1) >= 0) {
-      if (g0 >= 0) {
-        const f = filled[g0]++
-        if (f < GUESS_CAPACITY) byGuess[g0 * GUESS_CAPACITY + f] = a[i]
-      }
-      if (g1 >= 0) {
-        const f = filled[g1]++
-        if (f < GUESS_CAPACITY) byGuess[g1 * GUESS_CAPACITY + f] = a[i + 1]
-      }
-    }
-  }
-  if (i < n) {
-    const k = (words[2 * i + 1] >>> shift) - base
-    counts[k]++
-    even += a[i]
-    const g = targetSlot[k]
-    if (g >= 0) {
-      const f = filled[g]++
-      if (f < GUESS_CAPACITY) byGuess[g * GUESS_CAPACITY + f] = a[i]
-    }
-  }
-  const sum = even + odd
-  for (let g = 0; g < rangeLo.length; g++) targetSlot.fill(-1, rangeLo[g], rangeHi[g] + 1)
+  const ranges = guessedRanges(buckets)
+  const rangeCount = ranges.length / 2
+  for (let g = 0; g < rangeCount; g++) targetSlot.fill(g, ranges[2 * g], ranges[2 * g + 1] + 1)
+  if (gatheredByGuess.length < rangeCount * GUESS_CAPACITY) gatheredByGuess = new Float64Array(rangeCount * GUESS_CAPACITY)
+  const filled = new Int32Array(rangeCount)
+  const sum = countAndGather(a, words, n, filled)
+  for (let g = 0; g < rangeCount; g++) targetSlot.fill(-1, ranges[2 * g], ranges[2 * g + 1] + 1)
   // A value above 2^53-1 may have counted into a sentinel: put them back.
   counts.fill(SENTINEL, SPAN)
 
@@ -176,9 +120,8 @@ function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], o
   // A rank whose bucket lies in a guessed range that did not overflow is finished at
   // once; the others are left to pass 2, each target bucket gathered into its own segment.
   const missed: number[] = []
-  const bucketOf: number[] = []
   const offsetIn: number[] = []
-  const slotStart: number[] = []
+  const slotOf: number[] = []
   const slotBuckets: number[] = []
   let seen = 0
   let b = 0
@@ -199,53 +142,29 @@ function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], o
     if (firstBucket < 0) firstBucket = b
     if (c > n / 2) {
       // Leave the shared tables clean for the next call before giving up.
-      for (const t of slotBuckets) targetSlot[t] = -1
       counts.fill(0, 0, SPAN)
       buckets.fill(-1)
       return selectDirectly(a, n, ranks, out)
     }
     buckets[r] = b
-
-    const g = rangeOf(rangeLo, rangeHi, b)
+    const g = rangeOf(ranges, b)
     if (g >= 0 && filled[g] <= GUESS_CAPACITY) {
-      // Values in the range below b come first in the rank order.
-      let below = seen
-      for (let t = rangeLo[g]; t < b; t++) below -= counts[t]
-      const left = g * GUESS_CAPACITY
-      const k = left + rank - below
-      selectRank(byGuess, k, left, left + filled[g] - 1)
-      out[r] = byGuess[k]
+      out[r] = valueInRange(ranges[2 * g], b, seen, rank, g * GUESS_CAPACITY, filled[g])
       continue
     }
-    if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) {
-      slotStart.push(slotBuckets.length === 0 ? 0 : slotStart[slotStart.length - 1] + counts[slotBuckets[slotBuckets.length - 1]])
-      slotBuckets.push(b)
-      targetSlot[b] = slotBuckets.length - 1
-    }
+    if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) slotBuckets.push(b)
     missed.push(r)
-    bucketOf.push(slotBuckets.length - 1)
+    slotOf.push(slotBuckets.length - 1)
     offsetIn.push(rank - seen)
   }
-
   if (missed.length > 0) {
-    // Pass 2: gather the values of the target buckets, each into its own segment.
-    const lastSlot = slotBuckets.length - 1
-    const size = slotStart[lastSlot] + counts[slotBuckets[lastSlot]]
-    if (gathered.length < size) gathered = new Float64Array(Math.max(size, gathered.length * 2))
-    const into = gathered
-    const fill = slotStart.slice()
-    for (let i = 0; i < n; i++) {
-      const slot = targetSlot[(words[2 * i + 1] >>> shift) - base]
-      if (slot >= 0) into[fill[slot]++] = a[i]
-    }
-    for (const t of slotBuckets) targetSlot[t] = -1
-
+    const starts = gatherBuckets(a, words, n, slotBuckets)
     for (let m = 0; m < missed.length; m++) {
-      const slot = bucketOf[m]
-      const left = slotStart[slot]
+      const slot = slotOf[m]
+      const left = starts[slot]
       const k = left + offsetIn[m]
-      selectRank(into, k, left, left + counts[slotBuckets[slot]] - 1)
-      out[missed[m]] = into[k]
+      selectRank(gathered, k, left, left + counts[slotBuckets[slot]] - 1)
+      out[missed[m]] = gathered[k]
     }
   }
   // Ranks 0 and n-1 were walked: every counted value lies between their buckets.
@@ -253,9 +172,120 @@ function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], o
   return sum
 }
 
-/** Index of the range holding bucket b, or -1. */
-function rangeOf(lo: readonly number[], hi: readonly number[], b: number): number {
-  for (let g = 0; g < lo.length; g++) if (lo[g] <= b && b <= hi[g]) return g
+/**
+ * The guessed buckets widened by GUESS_MARGIN and merged where they touch, as
+ * [lo0, hi0, lo1, hi1, ...] (ascending: the guesses follow the ranks).
+ */
+function guessedRanges(buckets: Int32Array): number[] {
+  const ranges: number[] = []
+  for (let r = 0; r < buckets.length; r++) {
+    if (buckets[r] < 0) continue
+    const lo = Math.max(0, buckets[r] - GUESS_MARGIN)
+    const hi = Math.min(SPAN - 1, buckets[r] + GUESS_MARGIN)
+    const last = ranges.length - 1
+    if (last > 0 && lo <= ranges[last] + 1) ranges[last] = Math.max(ranges[last], hi)
+    else ranges.push(lo, hi)
+  }
+  return ranges
+}
+
+/**
+ * Pass 1: counts the values per bucket, sums them, and gathers the values of the
+ * marked guessed ranges (filled[g] counts all that fell in range g, gathered or
+ * not). Two sums (even and odd positions) halve the chain of dependent additions;
+ * for integers whose sums stay below 2^53 the order of additions does not change
+ * the result. A key outside the table reads undefined from TARGET_SLOT, which
+ * gathers nothing.
+ */
+function countAndGather(a: Float64Array, words: Uint32Array, n: number, filled: Int32Array): number {
+  // Module-level tables as locals: each use of a module binding costs a load and a
+  // temporal-dead-zone check, which in these loops is measurable.
+  const counts = COUNTS
+  const targetSlot = TARGET_SLOT
+  const into = gatheredByGuess
+  const shift = KEY_SHIFT
+  const base = BASE_KEY
+  const capacity = GUESS_CAPACITY
+  let even = 0
+  let odd = 0
+  let i = 0
+  for (; i + 1 < n; i += 2) {
+    const k0 = (words[2 * i + 1] >>> shift) - base
+    const k1 = (words[2 * i + 3] >>> shift) - base
+    counts[k0]++
+    counts[k1]++
+    even += a[i]
+    odd += a[i + 1]
+    const g0 = targetSlot[k0]
+    const g1 = targetSlot[k1]
+    // Both -1 (the common case) is the only way for the AND to be negative.
+    if ((g0 & g1) >= 0) {
+      if (g0 >= 0) {
+        const f = filled[g0]++
+        if (f < capacity) into[g0 * capacity + f] = a[i]
+      }
+      if (g1 >= 0) {
+        const f = filled[g1]++
+        if (f < capacity) into[g1 * capacity + f] = a[i + 1]
+      }
+    }
+  }
+  if (i < n) {
+    const k = (words[2 * i + 1] >>> shift) - base
+    counts[k]++
+    even += a[i]
+    const g = targetSlot[k]
+    if (g >= 0) {
+      const f = filled[g]++
+      if (f < capacity) into[g * capacity + f] = a[i]
+    }
+  }
+  return even + odd
+}
+
+/**
+ * The rank-th smallest value, from the values of a guessed range [lo, ...] that
+ * pass 1 gathered at gatheredByGuess[left, left + size): `seen` values lie in the
+ * buckets before b, which holds the rank.
+ */
+function valueInRange(lo: number, b: number, seen: number, rank: number, left: number, size: number): number {
+  let below = seen
+  for (let t = lo; t < b; t++) below -= COUNTS[t]
+  const k = left + rank - below
+  selectRank(gatheredByGuess, k, left, left + size - 1)
+  return gatheredByGuess[k]
+}
+
+/**
+ * Pass 2: gathers the values of the target buckets (ascending) into `gathered`,
+ * each bucket into its own segment; returns where each segment starts.
+ */
+function gatherBuckets(a: Float64Array, words: Uint32Array, n: number, targets: readonly number[]): number[] {
+  const counts = COUNTS
+  const targetSlot = TARGET_SLOT
+  const shift = KEY_SHIFT
+  const base = BASE_KEY
+  const starts: number[] = []
+  let size = 0
+  for (let t = 0; t < targets.length; t++) {
+    starts.push(size)
+    size += counts[targets[t]]
+    targetSlot[targets[t]] = t
+  }
+  if (gathered.length < size) gathered = new Float64Array(Math.max(size, gathered.length * 2))
+  const into = gathered
+  const fill = starts.slice()
+  for (let i = 0; i < n; i++) {
+    const slot = targetSlot[(words[2 * i + 1] >>> shift) - base]
+    if (slot >= 0) into[fill[slot]++] = a[i]
+  }
+  for (const t of targets) targetSlot[t] = -1
+  return starts
+}
+
+/** Index of the range (in guessedRanges' form) holding bucket b, or -1. */
+function rangeOf(ranges: readonly number[], b: number): number {
+  for (let g = 0; 2 * g < ranges.length; g++) if (ranges[2 * g] <= b && b <= ranges[2 * g + 1]) return g
   return -1
 }
 
