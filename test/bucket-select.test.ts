@@ -128,14 +128,24 @@ describe('summarizeValues with the guess from an earlier call', () => {
   })
 
   it('gives up on a guessed range with more values than it gathers, and still finds the rank', () => {
-    // 40% of the values share one bucket (not over half, so the radix path is kept):
-    // it sits in the middle of the spread, so the median lands in it and its guessed
-    // range overflows its capacity.
+    // 40% of the values in three adjacent buckets of 800 (2^29 + 0, 1 or 2 bucket
+    // widths), in the middle of the spread: the median lands there, and its guessed
+    // range (its bucket and one each side) holds 2,400 values, more than pass 1 keeps.
     const n = 6_000
-    const values = Array.from({ length: n }, (_, i) => (i % 5 < 2 ? 500_000_000 + (i % 3) : 1 + ((i * 7_919) % 1e9)))
+    const width = 2 ** 29 / 256
+    const values = Array.from({ length: n }, (_, i) => (i % 5 < 2 ? 2 ** 29 + (i % 3) * width : 1 + ((i * 2_654_435_761) % 1e9)))
     const ranks = quantileRanks(n)
     const guess = checkWithGuess(values, ranks, undefined)
     expect(checkWithGuess(values, ranks, guess)).toBe(guess)
+  })
+
+  it('does not guess a bucket that alone holds more values than pass 1 keeps', () => {
+    const n = 6_000
+    const values = Array.from({ length: n }, (_, i) => (i % 5 < 2 ? 2 ** 29 : 1 + ((i * 2_654_435_761) % 1e9)))
+    const ranks = quantileRanks(n)
+    const guess = checkWithGuess(values, ranks, undefined)
+    // Min, p50, p95, p99, max: the median's bucket holds 2,400 values.
+    expect(Array.from(guess ?? []).map((b) => b >= 0)).toEqual([true, false, true, true, true])
   })
 
   it('ignores a guess made for another number of ranks, and one from unrelated data', () => {

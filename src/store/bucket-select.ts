@@ -19,8 +19,10 @@ import { selectRank, selectRanks } from './selection.js'
  * the buckets the last call found as a guess. Pass 1 then also gathers the values
  * of those buckets and one more on each side; every rank whose bucket is still
  * among them is finished from what pass 1 gathered, and pass 2 runs only for the
- * ranks that moved. The guess saves work, never changes a result: the counts
- * still say exactly where each rank is.
+ * ranks that moved (or whose range held more values than pass 1 keeps). A rank
+ * whose bucket alone holds more than that is not guessed next time. The guess
+ * saves work, never changes a result: the counts still say exactly where each
+ * rank is.
  *
  * When one target bucket holds more than half the values (a very narrow spread,
  * or a constant), the pre-pass bought nothing: plain selection over a[] instead.
@@ -53,16 +55,16 @@ export interface ValuesSummary {
   max: number
   sum: number
   /**
-   * The bucket of each rank, min and max included: the guess for the next call on
-   * the same data. Undefined when the call used no buckets.
+   * Where each rank was found, min and max included (-1: not worth guessing): the
+   * guess for the next call on the same data. Undefined for n < 1,024.
    */
   buckets: Int32Array | undefined
 }
 
 /**
  * out[i] = the ranks[i]-th smallest of a[0..n-1] (ranks ascending, distinct, within
- * 0..n-1; n >= 1); returns the min, max and sum. Values must be integers in
- * 1..2^53-1 (anything else takes the plain path, slower but still right). `guess`
+ * 0..n-1; n >= 1); returns the min, max and sum. Values are the store's: positive
+ * and below 2^53 (outside that, the call takes the plain path: slower, still right). `guess`
  * is the `buckets` of an earlier call with as many ranks (it is then updated in
  * place and returned again); any other guess is ignored. May reorder a[].
  */
@@ -85,8 +87,8 @@ export function summarizeValues(
     buckets = guess !== undefined && guess.length === all.length ? guess : new Int32Array(all.length).fill(-1)
     sum = selectByBuckets(a, n, all, at, buckets)
   }
-  const shift = all[0] === ranks[0] ? 0 : 1
-  for (let i = 0; i < ranks.length; i++) out[i] = at[i + shift]
+  const offset = all[0] === ranks[0] ? 0 : 1
+  for (let i = 0; i < ranks.length; i++) out[i] = at[i + offset]
   return { min: at[0], max: at[all.length - 1], sum, buckets }
 }
 
@@ -141,12 +143,13 @@ function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], o
     }
     if (firstBucket < 0) firstBucket = b
     if (c > n / 2) {
-      // Leave the shared tables clean for the next call before giving up.
+      // A heavy bucket, or a walk stopped by a sentinel (a value outside the table
+      // was not counted). Leave the shared tables clean before giving up.
       counts.fill(0, 0, SPAN)
       buckets.fill(-1)
       return selectDirectly(a, n, ranks, out)
     }
-    buckets[r] = b
+    buckets[r] = c > GUESS_CAPACITY ? -1 : b // such a bucket would overflow its range every time
     const g = rangeOf(ranges, b)
     if (g >= 0 && filled[g] <= GUESS_CAPACITY) {
       out[r] = valueInRange(ranges[2 * g], b, seen, rank, g * GUESS_CAPACITY, filled[g])
@@ -174,7 +177,8 @@ function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], o
 
 /**
  * The guessed buckets widened by GUESS_MARGIN and merged where they touch, as
- * [lo0, hi0, lo1, hi1, ...] (ascending: the guesses follow the ranks).
+ * [lo0, hi0, lo1, hi1, ...]. Guesses from an earlier call ascend with the ranks;
+ * any other is merged into the range before it or dropped (costing only speed).
  */
 function guessedRanges(buckets: Int32Array): number[] {
   const ranges: number[] = []
@@ -183,7 +187,7 @@ function guessedRanges(buckets: Int32Array): number[] {
     const lo = Math.max(0, buckets[r] - GUESS_MARGIN)
     const hi = Math.min(SPAN - 1, buckets[r] + GUESS_MARGIN)
     const last = ranges.length - 1
-    if (last > 0 && lo <= ranges[last] + 1) ranges[last] = Math.max(ranges[last], hi)
+    if (ranges.length > 0 && lo <= ranges[last] + 1) ranges[last] = Math.max(ranges[last], hi)
     else ranges.push(lo, hi)
   }
   return ranges
