@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { formatTable, makeRow } from './lib/report.mjs'
 import { installCleanup, killAll } from './lib/servers.mjs'
 import s1 from './s1-ingest-single.mjs'
+import s1cpu from './s1-cpu-per-request.mjs'
 import s2 from './s2-ingest-batch.mjs'
 import s3 from './s3-read-one.mjs'
 import s4 from './s4-read-all.mjs'
@@ -18,7 +19,7 @@ import s6 from './s6-micro.mjs'
 import s7 from './s7-memory.mjs'
 import soak from './soak.mjs'
 
-const SCENARIOS = [s1, s2, s3, s4, s5, s6, s7, soak]
+const SCENARIOS = [s1, s1cpu, s2, s3, s4, s5, s6, s7, soak]
 
 const NOTE =
   'This machine is shared and noisy: absolute numbers drift from run to run. Only the ratios of ' +

@@ -1,0 +1,69 @@
+// S1-CPU: S1's requests offered at a fixed rate (12,000 req/s, 20 connections) to each
+// server in turn, while its process CPU time (utime + stime from /proc/<pid>/stat) is
+// read before and after. Saturation throughput swings ±20 % on this machine; CPU spent
+// per request at a fixed offered rate is much steadier, and says directly whether the
+// service does per-request work that the baseline does not.
+// Metrics: CPU µs per request, and requests per CPU-second (target >= 0.95× the baseline).
+import { readFileSync } from 'node:fs'
+import { makeIds } from './lib/data.mjs'
+import { runLoad } from './lib/load.mjs'
+import { startBaseline, startService } from './lib/servers.mjs'
+import { IDS, singleSampleRequests } from './s1-ingest-single.mjs'
+
+export const RATE = 12_000
+export const CONNECTIONS = 20
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which is in parentheses and may hold spaces).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime: fields 14 and 15
+  return ticks / 100 // USER_HZ is 100 on Linux
+}
+
+export default {
+  name: 's1cpu',
+  title: `S1's requests at a fixed ${RATE.toLocaleString('en-US')} req/s: server CPU per request`,
+  async run(ctx) {
+    const requests = singleSampleRequests(makeIds('s1', IDS))
+    const [service, baseline] = await Promise.all([startService(), startBaseline()])
+    const seconds = ctx.smoke ? 1 : 5
+    const measure = async (server, duration) => {
+      const before = cpuSeconds(server.pid)
+      const r = await runLoad(server.url, { connections: CONNECTIONS, duration, requests, overallRate: RATE })
+      const cpu = cpuSeconds(server.pid) - before
+      return { ...r, cpu_s: cpu, us_per_request: (cpu * 1e6) / Math.max(1, r.ok_2xx) }
+    }
+    try {
+      ctx.progress(`warm-up ${ctx.warmupS} s each`)
+      await measure(service, ctx.warmupS)
+      await measure(baseline, ctx.warmupS)
+      const r = await ctx.alternate(
+        { service: () => measure(service, seconds), baseline: () => measure(baseline, seconds) },
+        (x) => `${Math.round(x.rps).toLocaleString('en-US')} req/s, ${x.us_per_request.toFixed(1)} µs CPU per request`,
+        { rounds: Math.max(ctx.rounds, 4) },
+      )
+      return {
+        rows: [
+          ctx.row({
+            metric: 'CPU per request',
+            unit: 'µs',
+            service: r.service.map((x) => x.us_per_request),
+            baseline: r.baseline.map((x) => x.us_per_request),
+          }),
+          ctx.row({
+            metric: 'requests per CPU-second',
+            unit: 'req/CPU-s',
+            service: r.service.map((x) => 1e6 / x.us_per_request),
+            baseline: r.baseline.map((x) => 1e6 / x.us_per_request),
+            target: { on: 'ratio', op: '>=', value: 0.95, text: '>= 0.95× baseline' },
+          }),
+        ],
+        details: { rate: RATE, connections: CONNECTIONS, seconds_per_run: seconds, rounds: r },
+      }
+    } finally {
+      await Promise.all([service.stop(), baseline.stop()])
+    }
+  },
+}
