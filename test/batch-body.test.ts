@@ -2,7 +2,8 @@ import { Ajv } from 'ajv'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isScannedBatch, scanLatencyBatch } from '../src/http/batch-body.js'
-import { LatencyBody, MAX_BATCH } from '../src/http/schemas/latency.js'
+import { MAX_BATCH } from '../src/store/ingest.js'
+import { LatencyBody } from '../src/http/schemas/latency.js'
 import { build, expectError, postJsonText } from './helper.js'
 
 // The reference: what the ordinary path makes of a body (JSON.parse, then the body schema

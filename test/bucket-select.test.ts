@@ -1,15 +1,18 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { summarizeValues } from '../src/store/bucket-select.js'
+import { RankSelector } from '../src/store/bucket-select.js'
 import { closeToMean, exactSum, refMax, refMin, sortedCopy } from './reference.js'
 
-/** Runs summarizeValues on a copy and compares every rank, min, max and sum with the reference. */
+/** One selector for the whole file, as a store keeps one: each call must leave it clean for the next. */
+const selector = new RankSelector()
+
+/** Runs RankSelector.summarize on a copy and compares every rank, min, max and sum with the reference. */
 function check(values: number[], ranksWanted: number[]) {
   const n = values.length
   const ranks = [...new Set(ranksWanted.map((r) => Math.min(n - 1, Math.max(0, r))))].sort((a, b) => a - b)
   const a = Float64Array.from(values)
   const out: number[] = []
-  const summary = summarizeValues(a, n, ranks, out)
+  const summary = selector.summarize(a, n, ranks, out)
   const sorted = sortedCopy(values)
   expect(out).toEqual(ranks.map((r) => sorted[r]))
   expect(summary.min).toBe(refMin(values))
@@ -22,7 +25,7 @@ function check(values: number[], ranksWanted: number[]) {
 
 const ranksFor = (n: number) => fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: 8 })
 
-describe('summarizeValues (radix pre-pass, then selection within buckets)', () => {
+describe('RankSelector.summarize (radix pre-pass, then selection within buckets)', () => {
   it('matches a sorted copy on wide, log-spread integers (property)', () => {
     const values = fc.array(
       fc.oneof(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 5_000 })),
@@ -58,7 +61,7 @@ describe('summarizeValues (radix pre-pass, then selection within buckets)', () =
   })
 })
 
-describe('summarizeValues after a call that gave up on a heavy bucket', () => {
+describe('RankSelector.summarize after a call that gave up on a heavy bucket', () => {
   it('a call that marked a bucket and then fell back leaves nothing behind for the next call', () => {
     // 10% spread wide, 90% one value: rank 1% lands in a light bucket (marked),
     // rank 50% in the heavy one (fallback). The next call must not see the mark.
@@ -74,7 +77,7 @@ describe('summarizeValues after a call that gave up on a heavy bucket', () => {
   })
 })
 
-describe('summarizeValues on values outside 1..2^53-1', () => {
+describe('RankSelector.summarize on values outside 1..2^53-1', () => {
   it('takes the plain path and stays right, and leaves the tables clean for the next call', () => {
     const n = 3_000
     const wide = Array.from({ length: n }, (_, i) => 1 + ((i * 7_919) % 1_000_000))
@@ -88,12 +91,12 @@ describe('summarizeValues on values outside 1..2^53-1', () => {
   })
 })
 
-describe('summarizeValues with the guess from an earlier call', () => {
+describe('RankSelector.summarize with the guess from an earlier call', () => {
   /** check(), passing `guess` and returning the buckets for the next call. */
   function checkWithGuess(values: number[], ranks: number[], guess: Int32Array | undefined): Int32Array | undefined {
     const a = Float64Array.from(values)
     const out: number[] = []
-    const summary = summarizeValues(a, values.length, ranks, out, guess)
+    const summary = selector.summarize(a, values.length, ranks, out, guess)
     const sorted = sortedCopy(values)
     expect(out).toEqual(ranks.map((r) => sorted[r]))
     expect(summary.min).toBe(sorted[0])

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CONTENT_TYPES, negotiate } from '../src/http/exposition/negotiate.js'
 import { escapeHelp, escapeLabelValue, formatValue, labelSet } from '../src/http/exposition/text-format.js'
-import { build, manualClock, postJson } from './helper.js'
+import { build, postJson } from './helper.js'
+import { manualClock } from './reference.js'
 
 const PROMETHEUS_2_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
@@ -224,9 +225,11 @@ describe('GET /metrics exposition', () => {
           const allowed = type === 'counter' ? [`${base}_total`] : SUFFIXES[type].map((x) => `${s.family}${x}`)
           expect(allowed, `${s.name} in family ${s.family} (${type})`).toContain(s.name)
         }
-        expect(parsed.families.slice(0, 11)).toEqual([
+        // No sample has a status here, so latency_tracker_responses_total has no series and is left out.
+        expect(parsed.families.slice(0, 12)).toEqual([
           'latency_tracker_window_latency_seconds',
           'latency_tracker_window_samples',
+          'latency_tracker_window_errors',
           'latency_tracker_latency_seconds',
           format === 'openmetrics' ? 'latency_tracker_jobs' : 'latency_tracker_jobs_total',
           'latency_tracker_jobs_in_progress',
@@ -238,7 +241,7 @@ describe('GET /metrics exposition', () => {
           'latency_tracker_http_requests_in_flight',
         ])
         // Process metrics from prom-client's collectors, sorted by name.
-        const processFamilies = parsed.families.slice(11)
+        const processFamilies = parsed.families.slice(12)
         expect(processFamilies).toEqual([...processFamilies].sort())
         for (const name of ['process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
           expect(processFamilies).toContain(name)

@@ -1,32 +1,31 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterEach, expect } from 'vitest'
-import { type AppOptions, buildApp } from '../src/http/app.js'
+import { type Config, loadConfig } from '../src/config.js'
+import { type Service, type ServiceHooks, startService } from '../src/service.js'
 
-export const TEST_DEFAULTS: AppOptions = { windowMs: 60_000, maxSamples: 10_000, maxMetrics: 10_000, logLevel: 'silent' }
-
-const open: FastifyInstance[] = []
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((app) => app.close()))
-})
-
-/** Boots the app (no socket; use app.inject) and closes it after the current test. */
-export async function build(options: Partial<AppOptions> = {}): Promise<FastifyInstance> {
-  const app = buildApp({ ...TEST_DEFAULTS, ...options })
-  open.push(app)
-  await app.ready()
-  return app
+/** The service's defaults, on a free loopback port, silent. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const parsed = loadConfig([], {})
+  if (parsed.help) throw new Error('unreachable')
+  return { ...parsed.config, port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides }
 }
 
-/** A manual monotonic clock for window tests. */
-export function manualClock(start = 1_000) {
-  let t = start
-  return {
-    now: () => t,
-    advance(ms: number) {
-      t += ms
-    },
-  }
+const running: Service[] = []
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((service) => service.stop()))
+})
+
+/**
+ * Starts the whole service in-process through the composition root (store, state
+ * file, idle sweep, HTTP door on a free loopback port) and stops it after the
+ * current test. Returns the HTTP app: use app.inject, or app.server's address.
+ */
+export async function build(options: Partial<Config> & ServiceHooks = {}): Promise<FastifyInstance> {
+  const { logStream, now, ...config } = options
+  const service = await startService(testConfig(config), { logStream, now })
+  running.push(service)
+  return service.http
 }
 
 /** POST a JSON body with the right content type. */

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { MetricStore } from '../src/store/metric-store.js'
-import { build, manualClock, postJson } from './helper.js'
+import { build, postJson } from './helper.js'
+import { manualClock } from './reference.js'
 
 describe('idle eviction', () => {
   it('evictIdle removes exactly the metrics with no write for the TTL and counts them', () => {

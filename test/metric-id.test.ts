@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net'
 import { request } from 'node:http'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'
@@ -75,7 +76,8 @@ describe('metric ids that are allowed', () => {
   // ids only arrive from a client that sends the path as is: use a real socket.
   it.each(['.', '..'])('%j is an ordinary id when the path is sent as is', async (id) => {
     const app = await build()
-    const address = new URL(await app.listen({ port: 0, host: '127.0.0.1' }))
+    const { port } = app.server.address() as AddressInfo
+    const address = { hostname: '127.0.0.1', port }
     const send = (method: string, path: string, body?: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { build, expectError, manualClock, postJson } from './helper.js'
-import { closeToMean, nearestRank, refMax, refMean, refMin } from './reference.js'
+import { build, expectError, postJson } from './helper.js'
+import { closeToMean, nearestRank, refMax, refMean, refMin, manualClock } from './reference.js'
 
 const WINDOW_MS = 60_000
 const STATS = ['min_ns', 'max_ns', 'mean_ns', 'p50_ns', 'p95_ns', 'p99_ns'] as const
@@ -61,7 +61,7 @@ describe('GET /metrics/:id snapshot shape', () => {
     expect(res.headers['content-type']).toMatch(/^application\/json/)
     const snap = res.json()
     expect(Object.keys(snap).sort()).toEqual(
-      ['count', 'id', 'jobs', 'max_ns', 'mean_ns', 'min_ns', 'p50_ns', 'p95_ns', 'p99_ns', 'total', 'window_ms'].sort(),
+      ['count', 'error_rate', 'errors', 'id', 'jobs', 'max_ns', 'mean_ns', 'min_ns', 'p50_ns', 'p95_ns', 'p99_ns', 'statuses', 'total', 'window_ms'].sort(),
     )
     expect(snap).toEqual({
       id: 'checkout',
@@ -74,6 +74,9 @@ describe('GET /metrics/:id snapshot shape', () => {
       p50_ns: 1500,
       p95_ns: 98000,
       p99_ns: 98000,
+      statuses: {},
+      errors: 0,
+      error_rate: null,
       jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
     })
     for (const k of ['window_ms', 'count', 'total']) expect(Number.isInteger(snap[k]), k).toBe(true)

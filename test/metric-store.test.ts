@@ -1,13 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_BUCKET_BOUNDS_NS } from '../src/store/histogram-buckets.js'
-import {
-  JOB_EVENTS,
-  type Metric,
-  type MetricSnapshot,
-  MetricStore,
-  type MetricStoreOptions,
-} from '../src/store/metric-store.js'
+import { JOB_EVENTS, type Metric } from '../src/store/metric.js'
+import { type MetricSnapshot, MetricStore, type MetricStoreOptions } from '../src/store/metric-store.js'
 import { type Quantile, quantile } from '../src/store/quantile.js'
 import type { RingPool } from '../src/store/ring-pool.js'
 import type { SampleRing } from '../src/store/sample-ring.js'
@@ -39,7 +34,7 @@ function regionOf(ring: SampleRing) {
   return { array: r.slots, base: r.base }
 }
 function ringPoolOf(store: MetricStore): RingPool {
-  return (store as unknown as { ringPool: RingPool }).ringPool
+  return (store as unknown as { shared: { pool: RingPool } }).shared.pool
 }
 
 function acquire(store: MetricStore, id: string): Metric {
@@ -406,8 +401,8 @@ describe('MetricStore capacity and lifecycle', () => {
     for (let i = 0; i <= 2; i++) expect(fresh.bucketCount(i)).toBe(0)
 
     // The released counters are reused rather than leaked (memory stays bounded under id churn).
-    expect(fresh.cells).toBe(old.cells)
-    expect(fresh.cellBase).toBe(old.cellBase)
+    expect(fresh.counterBlock().cells).toBe(old.counterBlock().cells)
+    expect(fresh.counterBlock().base).toBe(old.counterBlock().base)
 
     // The surviving metric kept its own counters.
     const otherSnap = store.snapshot(other, { windowMs: WINDOW_MS })
@@ -638,7 +633,7 @@ describe('MetricStore histogram buckets past 32 bits', () => {
   function metricAt(start: number[]) {
     const { store } = makeStore({ bucketBoundsNs: bounds })
     const m = acquire(store, 'big')
-    m.restoreCounters({ total: start.reduce((a, b) => a + b, 0), sumNs: 0, jobs, buckets: start })
+    m.restoreCounters({ total: start.reduce((a, b) => a + b, 0), sumNs: 0, jobs, buckets: start }, 0)
     const counts = () => {
       store.settle(m)
       return [0, 1, 2, 3].map((i) => m.bucketCount(i))
@@ -669,7 +664,7 @@ describe('MetricStore histogram buckets past 32 bits', () => {
     const { store, m } = metricAt([2 ** 32 + 1, 0, 0, 0])
     store.delete('big')
     const fresh = acquire(store, 'again')
-    expect(fresh.cellBase).toBe(m.cellBase)
+    expect(fresh.counterBlock().base).toBe(m.counterBlock().base)
     store.recordLatency(fresh, 5)
     store.settle(fresh)
     expect([0, 1, 2, 3].map((i) => fresh.bucketCount(i))).toEqual([1, 0, 0, 0])

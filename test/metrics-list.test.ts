@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { build, manualClock, postJson } from './helper.js'
+import { build, postJson } from './helper.js'
+import { manualClock } from './reference.js'
 
 const WINDOW_MS = 60_000
 

@@ -5,7 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/http/app.js'
-import { TEST_DEFAULTS } from './helper.js'
+import { MetricStore } from '../src/store/metric-store.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -16,7 +16,7 @@ afterEach(async () => {
 
 /** Builds the service app, recording every route as Fastify registers it. */
 async function appWithRoutes(): Promise<{ app: FastifyInstance; routes: Array<{ method: string; url: string }> }> {
-  const app = buildApp({ ...TEST_DEFAULTS })
+  const app = buildApp(new MetricStore({ windowMs: 60_000, maxSamples: 10_000, maxMetrics: 10_000 }), { logLevel: 'silent' })
   open.push(app)
   const routes: Array<{ method: string; url: string }> = []
   app.addHook('onRoute', (route) => {
@@ -140,7 +140,7 @@ describe('OpenAPI document at /docs/json', () => {
       'text/plain; version=0.0.4',
       'application/openmetrics-text; version=1.0.0',
     ])
-    expect(list.parameters.map((p: Json) => p.name)).toEqual(['window_ms', 'quantiles', 'format'])
+    expect(list.parameters.map((p: Json) => p.name)).toEqual(['window_ms', 'quantiles', 'status', 'le_ns', 'format'])
     expect(Object.keys(list.responses)).toEqual(['200', '400', '401', '503'])
     expect(Object.keys(doc.paths['/metrics/{id}/latency'].post.responses)).toEqual(['202', '400', '401', '403', '413', '415', '429', '503'])
     expect(Object.keys(doc.paths['/metrics/{id}'].delete.responses)).toEqual(['204', '400', '401', '403', '404', '503'])

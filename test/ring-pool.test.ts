@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_CHUNK_PAIRS, DEFAULT_MAX_POOLED_PAIRS, RingPool, type RingRegion } from '../src/store/ring-pool.js'
-import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
+import { DEFAULT_CHUNK_SAMPLES, DEFAULT_MAX_POOLED_SAMPLES, RingPool, type RingRegion } from '../src/store/ring-pool.js'
+import { INITIAL_CAPACITY } from '../src/store/sample-ring.js'
+import { OpenRing } from './open-ring.js'
 import { refGrownCapacity, ringContents, type TimedPair } from './reference.js'
 
 /** Element ranges [from, to) of regions in the same array must not intersect. */
@@ -11,14 +12,14 @@ function expectDisjoint(regions: RingRegion[]) {
       const x = regions[a]
       const y = regions[b]
       if (x.array !== y.array) continue
-      const apart = x.base + x.pairs * 2 <= y.base || y.base + y.pairs * 2 <= x.base
-      expect(apart, `regions ${a} [${x.base}, +${x.pairs} pairs) and ${b} [${y.base}, +${y.pairs} pairs)`).toBe(true)
+      const apart = x.base + x.samples * 2 <= y.base || y.base + y.samples * 2 <= x.base
+      expect(apart, `regions ${a} [${x.base}, +${x.samples} samples) and ${b} [${y.base}, +${y.samples} samples)`).toBe(true)
     }
   }
 }
 
 describe('RingPool', () => {
-  it('rounds a capacity up to its size class (four per power of two), up to maxPooledPairs', () => {
+  it('rounds a capacity up to its size class (four per power of two), up to maxPooledSamples', () => {
     const pool = new RingPool(512, 4096)
     const cases: Array<[number, number]> = [
       [1, 1],
@@ -42,12 +43,12 @@ describe('RingPool', () => {
       [513, 513],
       [10_000, 10_000],
     ]
-    for (const [capacity, pairs] of cases) {
-      expect(pool.regionPairs(capacity), `capacity ${capacity}`).toBe(pairs)
+    for (const [capacity, samples] of cases) {
+      expect(pool.regionSamples(capacity), `capacity ${capacity}`).toBe(samples)
       const region = pool.allocate(capacity)
-      expect(region.pairs, `capacity ${capacity}`).toBe(pairs)
+      expect(region.samples, `capacity ${capacity}`).toBe(samples)
       expect(region.base % 2).toBe(0)
-      expect(region.base + pairs * 2).toBeLessThanOrEqual(region.array.length)
+      expect(region.base + samples * 2).toBeLessThanOrEqual(region.array.length)
     }
   })
 
@@ -63,23 +64,23 @@ describe('RingPool', () => {
   })
 
   it('carves small regions from shared chunks, without overlap, and starts a chunk only when one is full', () => {
-    const chunkPairs = 64
-    const pool = new RingPool(16, chunkPairs)
+    const chunkSamples = 64
+    const pool = new RingPool(16, chunkSamples)
     expect(pool.byteLength).toBe(0)
-    const regions = Array.from({ length: 8 }, () => pool.allocate(8)) // 8 × 8 pairs fill one chunk
-    expect(pool.byteLength).toBe(chunkPairs * 16)
+    const regions = Array.from({ length: 8 }, () => pool.allocate(8)) // 8 × 8 samples fill one chunk
+    expect(pool.byteLength).toBe(chunkSamples * 16)
     expect(new Set(regions.map((r) => r.array)).size).toBe(1)
     expect(regions[0].array.buffer).toBeInstanceOf(SharedArrayBuffer)
     expectDisjoint(regions)
     const next = pool.allocate(8)
-    expect(pool.byteLength).toBe(2 * chunkPairs * 16)
+    expect(pool.byteLength).toBe(2 * chunkSamples * 16)
     expect(next.array).not.toBe(regions[0].array)
     expect(next.base).toBe(0)
   })
 
   it('cuts the unused tail of a chunk into free regions when a request does not fit', () => {
     const pool = new RingPool(16, 64)
-    const held = [pool.allocate(16), pool.allocate(16), pool.allocate(16), pool.allocate(8)] // 56 of 64 pairs
+    const held = [pool.allocate(16), pool.allocate(16), pool.allocate(16), pool.allocate(8)] // 56 of 64 samples
     const big = pool.allocate(16) // does not fit: new chunk, the 8-pair tail goes to the free list
     expect(big.array).not.toBe(held[0].array)
     expect(pool.freeCount(8)).toBe(1)
@@ -112,11 +113,11 @@ describe('RingPool', () => {
     expectDisjoint([second, c, other, first])
   })
 
-  it('gives capacities above maxPooledPairs an array of their own, exactly their size', () => {
+  it('gives capacities above maxPooledSamples an array of their own, exactly their size', () => {
     const pool = new RingPool(64, 256)
     const big = pool.allocate(65)
     expect(big.base).toBe(0)
-    expect(big.pairs).toBe(65)
+    expect(big.samples).toBe(65)
     expect(big.array.length).toBe(130)
     expect(big.array.buffer).not.toBeInstanceOf(SharedArrayBuffer)
     expect(pool.byteLength).toBe(0)
@@ -126,9 +127,9 @@ describe('RingPool', () => {
     expect(pool.byteLength).toBe(0)
   })
 
-  it('defaults to 64 KiB chunks and pools rings of up to 512 pairs', () => {
-    expect(DEFAULT_CHUNK_PAIRS * 16).toBe(64 * 1024)
-    expect(DEFAULT_MAX_POOLED_PAIRS).toBe(512)
+  it('defaults to 64 KiB chunks and pools rings of up to 512 samples', () => {
+    expect(DEFAULT_CHUNK_SAMPLES * 16).toBe(64 * 1024)
+    expect(DEFAULT_MAX_POOLED_SAMPLES).toBe(512)
     const pool = new RingPool()
     pool.allocate(1)
     expect(pool.byteLength).toBe(64 * 1024)
@@ -142,11 +143,11 @@ describe('RingPool', () => {
   })
 })
 
-describe('SampleRing on a shared RingPool', () => {
-  it('small rings share chunks; a ring past maxPooledPairs moves to its own array', () => {
+describe('OpenRing on a shared RingPool', () => {
+  it('small rings share chunks; a ring past maxPooledSamples moves to its own array', () => {
     const pool = new RingPool(32, 64)
-    const a = new SampleRing(100, pool)
-    const b = new SampleRing(100, pool)
+    const a = new OpenRing(100, pool)
+    const b = new OpenRing(100, pool)
     expect(pool.byteLength).toBe(64 * 16) // two 8-pair regions in one chunk
     for (let i = 0; i < 32; i++) a.push(i, i)
     expect(a.capacity).toBe(32)
@@ -164,7 +165,7 @@ describe('SampleRing on a shared RingPool', () => {
   })
 
   it('a clamped capacity below the threshold takes the region of its size class', () => {
-    const ring = new SampleRing(41, new RingPool())
+    const ring = new OpenRing(41, new RingPool())
     for (let i = 0; i < 100; i++) ring.push(i, i)
     expect(ring.capacity).toBe(41)
     expect(ring.byteLength).toBe(48 * 16)
@@ -175,8 +176,8 @@ describe('SampleRing on a shared RingPool', () => {
 
   it('release() returns the region: the next ring of that class gets it, and the released ring sees nothing', () => {
     const pool = new RingPool()
-    const old = new SampleRing(1_000, pool)
-    for (let i = 0; i < 10; i++) old.push(i + 1, i) // grows to 10 pairs; its 8-pair region is free
+    const old = new OpenRing(1_000, pool)
+    for (let i = 0; i < 10; i++) old.push(i + 1, i) // grows to 10 samples; its 8-pair region is free
     const before = pool.freeCount(10)
     old.release()
     expect(pool.freeCount(10)).toBe(before + 1)
@@ -186,12 +187,12 @@ describe('SampleRing on a shared RingPool', () => {
     old.release() // twice is harmless
     expect(pool.freeCount(10)).toBe(before + 1)
 
-    const fresh = new SampleRing(1_000, pool)
-    fresh.pushMany([7, 7, 7, 7, 7, 7, 7, 7, 7, 7], 50) // needs 10 pairs: takes old's region
+    const fresh = new OpenRing(1_000, pool)
+    fresh.pushMany([7, 7, 7, 7, 7, 7, 7, 7, 7, 7], 50) // needs 10 samples: takes old's region
     expect(pool.freeCount(10)).toBe(before)
-    const pairs: number[][] = []
-    fresh.forEach((v, t) => pairs.push([v, t]))
-    expect(pairs).toEqual(Array.from({ length: 10 }, () => [7, 50]))
+    const samples: number[][] = []
+    fresh.forEach((v, t) => samples.push([v, t]))
+    expect(samples).toEqual(Array.from({ length: 10 }, () => [7, 50]))
 
     // The released ring reads nothing and ignores writes, which would land in fresh's region.
     const seen: number[] = []
@@ -235,9 +236,9 @@ describe('pooled rings match plain-array models (property)', () => {
 
 
   /** The region a ring holds (private fields, read for the overlap check only). */
-  function regionOf(ring: SampleRing, pool: RingPool): RingRegion {
+  function regionOf(ring: OpenRing, pool: RingPool): RingRegion {
     const r = ring as unknown as { slots: Float64Array; base: number; cap: number }
-    return { array: r.slots, base: r.base, pairs: pool.regionPairs(r.cap) }
+    return { array: r.slots, base: r.base, samples: pool.regionSamples(r.cap) }
   }
 
 
@@ -248,13 +249,13 @@ describe('pooled rings match plain-array models (property)', () => {
         fc.array(fc.oneof(fc.integer({ min: 1, max: 80 }), fc.constantFrom(2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)), { minLength: RINGS, maxLength: RINGS }),
         fc.constantFrom<[number, number]>([4, 8], [8, 16], [8, 32], [16, 64], [64, 64]),
         fc.array(opArb, { maxLength: 200 }),
-        (maxes, [maxPooled, chunkPairs], ops) => {
+        (maxes, [maxPooled, chunkSamples], ops) => {
           // A tiny pool: many chunks, tails cut up, regions reused all the time,
           // and rings past maxPooled moving to arrays of their own.
-          const pool = new RingPool(maxPooled, chunkPairs)
-          const rings = maxes.map((max) => new SampleRing(max, pool))
+          const pool = new RingPool(maxPooled, chunkSamples)
+          const rings = maxes.map((max) => new OpenRing(max, pool))
           const models: TimedPair[][] = maxes.map(() => [])
-          // The most pairs each ring has held since it was made (drives its capacity).
+          // The most samples each ring has held since it was made (drives its capacity).
           const peak = maxes.map(() => 0)
           let now = 0
           for (const op of ops) {
@@ -282,7 +283,7 @@ describe('pooled rings match plain-array models (property)', () => {
               rings[i].release()
               expect(rings[i].size).toBe(0)
               expect(ringContents(rings[i])).toEqual([])
-              rings[i] = new SampleRing(max, pool)
+              rings[i] = new OpenRing(max, pool)
               models[i] = []
               peak[i] = 0
             }

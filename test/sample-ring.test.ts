@@ -1,11 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { INITIAL_CAPACITY, SampleRing } from '../src/store/sample-ring.js'
+import { INITIAL_CAPACITY } from '../src/store/sample-ring.js'
+import { OpenRing } from './open-ring.js'
 import { refGrownCapacity, ringContents, type TimedPair } from './reference.js'
 
 
 /** The window as copyWindow reports it, with the copied values trimmed to its count. */
-function windowOf(ring: SampleRing, since: number) {
+function windowOf(ring: OpenRing, since: number) {
   const dest = new Float64Array(ring.size)
   const count = ring.copyWindow(since, dest)
   return { count, values: Array.from(dest.subarray(0, count)) }
@@ -15,10 +16,10 @@ function expectedCapacity(pushes: number, max: number): number {
   return refGrownCapacity(pushes, max, INITIAL_CAPACITY)
 }
 
-describe('SampleRing growth', () => {
+describe('OpenRing growth', () => {
   it('starts at INITIAL_CAPACITY and grows through the size classes to a power-of-two maxCapacity', () => {
     const max = 1024
-    const ring = new SampleRing(max)
+    const ring = new OpenRing(max)
     expect(ring.capacity).toBe(INITIAL_CAPACITY)
     const seen = new Set<number>([ring.capacity])
     for (let i = 1; i <= max + 10; i++) {
@@ -34,7 +35,7 @@ describe('SampleRing growth', () => {
 
   it('clamps the last growth step to a maxCapacity that is not a power of two', () => {
     const max = 10_000
-    const ring = new SampleRing(max)
+    const ring = new OpenRing(max)
     const seen = new Set<number>([ring.capacity])
     for (let i = 1; i <= max + 500; i++) {
       ring.push(i, i)
@@ -49,7 +50,7 @@ describe('SampleRing growth', () => {
   })
 
   it('starts at maxCapacity when it is below INITIAL_CAPACITY', () => {
-    const ring = new SampleRing(3)
+    const ring = new OpenRing(3)
     expect(ring.capacity).toBe(3)
     for (let i = 0; i < 10; i++) ring.push(i, i)
     expect(ring.capacity).toBe(3)
@@ -58,7 +59,7 @@ describe('SampleRing growth', () => {
 
   it('keeps the order of samples across a growth that happens after wrapping', () => {
     // Fill to 8 (full, wrapped to next = 0), then push more so grow() must unroll.
-    const ring = new SampleRing(100)
+    const ring = new OpenRing(100)
     for (let i = 0; i < 8; i++) ring.push(i, i)
     ring.push(8, 8)
     expect(ring.capacity).toBe(10)
@@ -67,15 +68,15 @@ describe('SampleRing growth', () => {
 
   it('rejects a maxCapacity that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(() => new SampleRing(bad)).toThrow(RangeError)
+      expect(() => new OpenRing(bad)).toThrow(RangeError)
     }
   })
 })
 
-describe('SampleRing wrap-around', () => {
+describe('OpenRing wrap-around', () => {
   it('keeps exactly the most recent maxCapacity samples, oldest first', () => {
     const max = 50
-    const ring = new SampleRing(max)
+    const ring = new OpenRing(max)
     const pushed: TimedPair[] = []
     for (let i = 0; i < 3 * max + 7; i++) {
       const p = { value: 1000 + i, time: i * 3 }
@@ -88,7 +89,7 @@ describe('SampleRing wrap-around', () => {
   })
 
   it('works with capacity 1: always holds only the newest sample', () => {
-    const ring = new SampleRing(1)
+    const ring = new OpenRing(1)
     expect(ring.capacity).toBe(1)
     expect(ring.size).toBe(0)
     expect(windowOf(ring, -Infinity).count).toBe(0)
@@ -103,7 +104,7 @@ describe('SampleRing wrap-around', () => {
   })
 
   it('clear() empties the ring and later pushes start fresh', () => {
-    const ring = new SampleRing(4)
+    const ring = new OpenRing(4)
     for (let i = 0; i < 6; i++) ring.push(i, i)
     ring.clear()
     expect(ring.size).toBe(0)
@@ -114,9 +115,9 @@ describe('SampleRing wrap-around', () => {
   })
 })
 
-describe('SampleRing.copyWindow', () => {
+describe('OpenRing.copyWindow', () => {
   it('returns only samples whose time is strictly after `since`', () => {
-    const ring = new SampleRing(100)
+    const ring = new OpenRing(100)
     // times 0, 10, 10, 20, 30
     const pairs: TimedPair[] = [
       { value: 5, time: 0 },
@@ -135,7 +136,7 @@ describe('SampleRing.copyWindow', () => {
   })
 
   it('a sample is in the window while its age is below the window length', () => {
-    const ring = new SampleRing(10)
+    const ring = new OpenRing(10)
     ring.push(1, 1000)
     const windowMs = 60_000
     // age = now - 1000; since = now - windowMs
@@ -144,9 +145,9 @@ describe('SampleRing.copyWindow', () => {
   })
 })
 
-describe('SampleRing memory', () => {
+describe('OpenRing memory', () => {
   it('a sparse ring with a large maxCapacity stays small', () => {
-    const ring = new SampleRing(10_000)
+    const ring = new OpenRing(10_000)
     ring.push(1, 1)
     ring.push(2, 2)
     ring.push(3, 3)
@@ -156,7 +157,7 @@ describe('SampleRing memory', () => {
   })
 })
 
-describe('SampleRing property: matches a plain-array model', () => {
+describe('OpenRing property: matches a plain-array model', () => {
   type Op = { kind: 'push'; value: number; dt: number } | { kind: 'window'; back: number }
 
   const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -167,7 +168,7 @@ describe('SampleRing property: matches a plain-array model', () => {
   it('size, contents and every window agree with the model', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.array(opArb, { maxLength: 250 }), (max, ops) => {
-        const ring = new SampleRing(max)
+        const ring = new OpenRing(max)
         const model: TimedPair[] = []
         let now = 0
         for (const op of ops) {
@@ -194,8 +195,8 @@ describe('SampleRing property: matches a plain-array model', () => {
   })
 })
 
-describe('SampleRing.pushMany', () => {
-  const pairs = (ring: SampleRing) => {
+describe('OpenRing.pushMany', () => {
+  const pairs = (ring: OpenRing) => {
     const out: [number, number][] = []
     ring.forEach((v, t) => out.push([v, t]))
     return out
@@ -207,8 +208,8 @@ describe('SampleRing.pushMany', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.array(fc.integer({ min: 1, max: 1_000 }), { maxLength: 60 }), { maxLength: 12 }),
         (max, batches) => {
-          const one = new SampleRing(max)
-          const many = new SampleRing(max)
+          const one = new OpenRing(max)
+          const many = new OpenRing(max)
           batches.forEach((batch, time) => {
             for (const v of batch) one.push(v, time)
             many.pushMany(batch, time)
@@ -223,7 +224,7 @@ describe('SampleRing.pushMany', () => {
   })
 
   it('keeps only the last maxCapacity values of a batch larger than the ring', () => {
-    const ring = new SampleRing(5)
+    const ring = new OpenRing(5)
     ring.pushMany([1, 2, 3, 4, 5, 6, 7, 8], 1)
     expect(pairs(ring).map(([v]) => v)).toEqual([4, 5, 6, 7, 8])
   })

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { JOB_EVENTS, type JobEvent, MetricStore, type MetricStoreOptions } from '../src/store/metric-store.js'
+import { JOB_EVENTS, type JobEvent } from '../src/store/metric.js'
+import { MetricStore, type MetricStoreOptions } from '../src/store/metric-store.js'
 import type { SampleRing } from '../src/store/sample-ring.js'
 import { CorruptStateError, decodeState, encodeState, encodeStateParts, writeStateFile } from '../src/store/state-file.js'
 import { StatePersistence } from '../src/store/state-persistence.js'
-import { manualClock } from './helper.js'
+import { manualClock } from './reference.js'
+
 
 // Unit tests of the state file (src/store/state-file.ts) and of its use by
 // StatePersistence. No processes: every clock is a manual one, and the wall-clock
@@ -311,7 +313,7 @@ describe('encodeState → decodeState', () => {
       const thief = store.acquire('thief')!
       store.recordLatencies(thief, new Array<number>(10).fill(999_999))
       store.recordJob(thief, 'failed', 3)
-      expect(thief.cellBase).toBe(doomed.cellBase)
+      expect(thief.counterBlock().base).toBe(doomed.counterBlock().base)
       expect(regionOf(thief)).toEqual(doomedRegion)
       // And one deleted and created again under the same id.
       expect(store.delete('m100')).toBe(true)

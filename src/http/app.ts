@@ -10,7 +10,7 @@ import Fastify, {
   type FastifyHttpOptions,
 } from 'fastify'
 import type { LogLevel } from '../config.js'
-import { MetricStore } from '../store/metric-store.js'
+import type { MetricStore } from '../store/metric-store.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { registerDocs } from './docs.js'
@@ -23,37 +23,30 @@ import { metricRoutes } from './routes/metrics.js'
 import { formatValidationErrors } from './validation-message.js'
 
 export interface AppOptions extends TokenOptions {
-  windowMs: number
-  maxSamples: number
-  maxMetrics: number
   logLevel?: LogLevel
-  /** Remove metrics idle this long; 0 or unset: never. */
+  /** Idle metrics are removed after this long (reported under service.limits); 0 or unset: never. */
   idleTtlMs?: number
   headersTimeoutMs?: number
   requestTimeoutMs?: number
   /** 503 with Retry-After while event-loop delay is above this; 0 or unset: never. */
   maxEventLoopDelayMs?: number
-  /** Latency histogram bucket bounds in seconds (whole ns), strictly ascending; default 1 µs to 60 s. */
-  histogramBuckets?: readonly number[]
   /** Where pino writes; defaults to stdout. */
   logStream?: NodeJS.WritableStream
-  /** Monotonic clock in ms, for tests. */
-  now?: () => number
 }
 
 export const BODY_LIMIT = 1024 * 1024
 
 /**
- * Builds the Fastify app with the contract's settings. Several Fastify defaults
+ * The HTTP door: builds the Fastify app over a store it does not own (the
+ * composition root, service.ts, starts and stops both). Several Fastify defaults
  * conflict with it and are changed here: ids run to 128 characters (maxParamLength
  * is 100 by default), "123" must not pass as a number (Ajv coerces by default),
  * unknown fields must be refused rather than stripped, and text/plain bodies are
  * a 415 (a text parser is registered by default).
  */
-export function buildApp(options: AppOptions): FastifyInstance {
+export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyInstance {
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
-  const store = new MetricStore({ ...options, bucketBoundsNs: options.histogramBuckets?.map((s) => Math.round(s * 1e9)) })
   const track = requestTracker(store.service)
   const fastifyOptions: FastifyHttpOptions<Server> = {
     // pino's per-request logs halve throughput, so they come only with debug.
@@ -100,7 +93,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
     sampleInterval: 250,
   })
   bearerAuth(app, options)
-  sweepIdleMetrics(app, store, options.idleTtlMs ?? 0)
   app.setErrorHandler(errorHandler)
   registerDocs(app)
   app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
@@ -112,18 +104,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
 /** Seconds an overloaded service asks clients to wait (Retry-After). */
 const OVERLOAD_RETRY_AFTER_S = 5
-
-/**
- * Removes metrics with no write for idleTtlMs. The sweep runs every quarter of
- * the TTL (at most once a minute, at least every 100 ms), so a metric goes at
- * most that long after its TTL; the timer never keeps the process alive.
- */
-function sweepIdleMetrics(app: FastifyInstance, store: MetricStore, idleTtlMs: number): void {
-  if (idleTtlMs <= 0) return
-  const every = Math.min(60_000, Math.max(100, Math.floor(idleTtlMs / 4)))
-  const timer = setInterval(() => store.evictIdle(idleTtlMs), every).unref()
-  app.addHook('onClose', async () => clearInterval(timer))
-}
 
 /**
  * Fastify's error shape, {statusCode, code, error, message}. Client errors are

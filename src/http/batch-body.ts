@@ -1,6 +1,6 @@
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify'
-import { MAX_BATCH } from './schemas/latency.js'
+import { MAX_BATCH } from '../store/ingest.js'
 
 /**
  * A fast path for the body batch writers send: {"latency_ns":[<integers>]}.

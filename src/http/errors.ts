@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import type { IngestRefusal } from '../store/ingest.js'
 
 /**
  * Every error code the service answers with, in one place. Fastify's own codes
@@ -7,11 +8,11 @@ import createError from '@fastify/error'
  */
 export const MetricNotFoundError = createError<[string]>('LT_METRIC_NOT_FOUND', 'metric "%s" does not exist', 404)
 
-export const MetricLimitError = createError<[string, number]>(
-  'LT_METRIC_LIMIT',
-  'cannot create metric "%s": MAX_METRICS (%d) metrics already exist; existing ids keep working',
-  429,
-)
+/** A new id while MAX_METRICS ids exist; the message is the store's. */
+export const MetricLimitError = createError<[string]>('LT_METRIC_LIMIT', '%s', 429)
+
+/** Input the domain ingest API refused (ingest.ts) that the body schema let through. */
+export const InvalidInputError = createError<[string]>('LT_INVALID_INPUT', '%s', 400)
 
 export const BadQueryError = createError<[string]>('LT_BAD_QUERY', '%s', 400)
 
@@ -34,3 +35,8 @@ export const ForbiddenError = createError<[string]>(
 )
 
 export const InvalidJsonError = createError<[string]>('LT_INVALID_JSON', 'body is not valid JSON: %s', 400)
+
+/** The HTTP answer to a refusal of the domain ingest API: 429 for a full store, 400 for anything else. */
+export function refusalError(refusal: IngestRefusal): Error {
+  return refusal.reason === 'metric-limit' ? new MetricLimitError(refusal.message) : new InvalidInputError(refusal.message)
+}

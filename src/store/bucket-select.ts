@@ -44,12 +44,6 @@ const GUESS_MARGIN = 1
 /** Values pass 1 gathers per guessed range at most; a range that overflows is left to pass 2. */
 const GUESS_CAPACITY = 1_024
 
-const COUNTS = new Uint32Array(SPAN + STEP).fill(SENTINEL, SPAN)
-/** Per bucket: the guessed range (pass 1) or target bucket (pass 2) that gathers it, or -1. */
-const TARGET_SLOT = new Int32Array(SPAN).fill(-1)
-let gathered = new Float64Array(0)
-let gatheredByGuess = new Float64Array(0)
-
 export interface ValuesSummary {
   min: number
   max: number
@@ -62,117 +56,165 @@ export interface ValuesSummary {
 }
 
 /**
- * out[i] = the ranks[i]-th smallest of a[0..n-1] (ranks ascending, distinct, within
- * 0..n-1; n >= 1); returns the min, max and sum. Values are the store's: positive
- * and below 2^53 (outside that, the call takes the plain path: slower, still right). `guess`
- * is the `buckets` of an earlier call with as many ranks (it is then updated in
- * place and returned again); any other guess is ignored. May reorder a[].
+ * The radix tables and gather buffers of the passes, owned by one store (one
+ * event loop): reused by every call, so a read allocates only its result. Every
+ * call leaves COUNTS all zero and TARGET_SLOT all -1, through the one reset in
+ * selectByBuckets' finally, whichever way it returns or throws.
  */
-export function summarizeValues(
-  a: Float64Array,
-  n: number,
-  ranks: readonly number[],
-  out: number[],
-  guess?: Int32Array,
-): ValuesSummary {
-  // Min and max are ranks 0 and n-1: found the same way as the others.
-  const all = ranks.slice()
-  if (all[0] !== 0) all.unshift(0)
-  if (all[all.length - 1] !== n - 1) all.push(n - 1)
-  const at: number[] = []
-  let sum: number
-  let buckets: Int32Array | undefined
-  if (n < MIN_VALUES || !LITTLE_ENDIAN) sum = selectDirectly(a, n, all, at)
-  else {
-    buckets = guess !== undefined && guess.length === all.length ? guess : new Int32Array(all.length).fill(-1)
-    sum = selectByBuckets(a, n, all, at, buckets)
-  }
-  const offset = all[0] === ranks[0] ? 0 : 1
-  for (let i = 0; i < ranks.length; i++) out[i] = at[i + offset]
-  return { min: at[0], max: at[all.length - 1], sum, buckets }
-}
+export class RankSelector {
+  private readonly counts = new Uint32Array(SPAN + STEP).fill(SENTINEL, SPAN)
+  /** Per bucket: the guessed range (pass 1) or target bucket (pass 2) that gathers it, or -1. */
+  private readonly targetSlot = new Int32Array(SPAN).fill(-1)
+  private gathered = new Float64Array(0)
+  private gatheredByGuess = new Float64Array(0)
 
-/**
- * summarizeValues with the radix passes; ranks include 0 and n-1. `buckets` holds
- * a guess per rank (-1: none) and receives where each rank is. Returns the sum.
- * The passes are functions of their own: the first call that takes a new branch
- * (the first guess, the first miss) then deoptimizes only a small function, not
- * the loop over the values.
- */
-function selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], out: number[], buckets: Int32Array): number {
-  const words = new Uint32Array(a.buffer, a.byteOffset, n * 2)
-  const counts = COUNTS
-  const targetSlot = TARGET_SLOT
-
-  const ranges = guessedRanges(buckets)
-  const rangeCount = ranges.length / 2
-  for (let g = 0; g < rangeCount; g++) targetSlot.fill(g, ranges[2 * g], ranges[2 * g + 1] + 1)
-  if (gatheredByGuess.length < rangeCount * GUESS_CAPACITY) gatheredByGuess = new Float64Array(rangeCount * GUESS_CAPACITY)
-  const filled = new Int32Array(rangeCount)
-  const sum = countAndGather(a, words, n, filled)
-  for (let g = 0; g < rangeCount; g++) targetSlot.fill(-1, ranges[2 * g], ranges[2 * g + 1] + 1)
-  // A value above 2^53-1 may have counted into a sentinel: put them back.
-  counts.fill(SENTINEL, SPAN)
-
-  // Which bucket holds each rank, and where in it. Tight loops per rank over the
-  // prefix sums, four buckets a step and then one at a time (about 0.5 ns a bucket;
-  // the walk spans thousands of buckets, and a loop that also tested for ranks per
-  // bucket cost as much as a pass over the values). The sentinels stop a walk that
-  // runs past the last bucket: some value was outside 1..2^53-1 and was not counted.
-  // A rank whose bucket lies in a guessed range that did not overflow is finished at
-  // once; the others are left to pass 2, each target bucket gathered into its own segment.
-  const missed: number[] = []
-  const offsetIn: number[] = []
-  const slotOf: number[] = []
-  const slotBuckets: number[] = []
-  let seen = 0
-  let b = 0
-  let firstBucket = -1
-  for (let r = 0; r < ranks.length; r++) {
-    const rank = ranks[r]
-    for (;;) {
-      const c4 = counts[b] + counts[b + 1] + counts[b + 2] + counts[b + 3]
-      if (seen + c4 > rank) break
-      seen += c4
-      b += STEP
+  /**
+   * out[i] = the ranks[i]-th smallest of a[0..n-1] (ranks ascending, distinct, within
+   * 0..n-1; n >= 1); returns the min, max and sum. Values are the store's: positive
+   * and below 2^53 (outside that, the call takes the plain path: slower, still right). `guess`
+   * is the `buckets` of an earlier call with as many ranks (it is then updated in
+   * place and returned again); any other guess is ignored. May reorder a[].
+   */
+  summarize(a: Float64Array, n: number, ranks: readonly number[], out: number[], guess?: Int32Array): ValuesSummary {
+    // Min and max are ranks 0 and n-1: found the same way as the others.
+    const all = ranks.slice()
+    if (all[0] !== 0) all.unshift(0)
+    if (all[all.length - 1] !== n - 1) all.push(n - 1)
+    const at: number[] = []
+    let sum: number
+    let buckets: Int32Array | undefined
+    if (n < MIN_VALUES || !LITTLE_ENDIAN) sum = selectDirectly(a, n, all, at)
+    else {
+      buckets = guess !== undefined && guess.length === all.length ? guess : new Int32Array(all.length).fill(-1)
+      sum = this.selectByBuckets(a, n, all, at, buckets)
     }
-    let c = counts[b]
-    while (seen + c <= rank) {
-      seen += c
-      c = counts[++b]
-    }
-    if (firstBucket < 0) firstBucket = b
-    if (c > n / 2) {
-      // A heavy bucket, or a walk stopped by a sentinel (a value outside the table
-      // was not counted). Leave the shared tables clean before giving up.
-      counts.fill(0, 0, SPAN)
-      buckets.fill(-1)
-      return selectDirectly(a, n, ranks, out)
-    }
-    buckets[r] = c > GUESS_CAPACITY ? -1 : b // such a bucket would overflow its range every time
-    const g = rangeOf(ranges, b)
-    if (g >= 0 && filled[g] <= GUESS_CAPACITY) {
-      out[r] = valueInRange(ranges[2 * g], b, seen, rank, g * GUESS_CAPACITY, filled[g])
-      continue
-    }
-    if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) slotBuckets.push(b)
-    missed.push(r)
-    slotOf.push(slotBuckets.length - 1)
-    offsetIn.push(rank - seen)
+    const offset = all[0] === ranks[0] ? 0 : 1
+    for (let i = 0; i < ranks.length; i++) out[i] = at[i + offset]
+    return { min: at[0], max: at[all.length - 1], sum, buckets }
   }
-  if (missed.length > 0) {
-    const starts = gatherBuckets(a, words, n, slotBuckets)
-    for (let m = 0; m < missed.length; m++) {
-      const slot = slotOf[m]
-      const left = starts[slot]
-      const k = left + offsetIn[m]
-      selectRank(gathered, k, left, left + counts[slotBuckets[slot]] - 1)
-      out[missed[m]] = gathered[k]
+
+  /**
+   * summarize with the radix passes; ranks include 0 and n-1. `buckets` holds
+   * a guess per rank (-1: none) and receives where each rank is. Returns the sum.
+   * The passes are functions of their own: the first call that takes a new branch
+   * (the first guess, the first miss) then deoptimizes only a small function, not
+   * the loop over the values.
+   */
+  private selectByBuckets(a: Float64Array, n: number, ranks: readonly number[], out: number[], buckets: Int32Array): number {
+    const words = new Uint32Array(a.buffer, a.byteOffset, n * 2)
+    const counts = this.counts
+    const targetSlot = this.targetSlot
+    const ranges = guessedRanges(buckets)
+    const rangeCount = ranges.length / 2
+    // Counted buckets lie in [lowest, highest] once the walk has passed ranks 0 and
+    // n-1; until then (a throw, a value outside the table) the whole table is reset.
+    let lowest = 0
+    let highest = SPAN - 1
+    try {
+      for (let g = 0; g < rangeCount; g++) targetSlot.fill(g, ranges[2 * g], ranges[2 * g + 1] + 1)
+      if (this.gatheredByGuess.length < rangeCount * GUESS_CAPACITY) this.gatheredByGuess = new Float64Array(rangeCount * GUESS_CAPACITY)
+      const filled = new Int32Array(rangeCount)
+      const sum = countAndGather(a, words, n, counts, targetSlot, this.gatheredByGuess, filled)
+      for (let g = 0; g < rangeCount; g++) targetSlot.fill(-1, ranges[2 * g], ranges[2 * g + 1] + 1)
+
+      // Which bucket holds each rank, and where in it. Tight loops per rank over the
+      // prefix sums, four buckets a step and then one at a time (about 0.5 ns a bucket;
+      // the walk spans thousands of buckets, and a loop that also tested for ranks per
+      // bucket cost as much as a pass over the values). The sentinels stop a walk that
+      // runs past the last bucket: some value was outside 1..2^53-1 and was not counted.
+      // A rank whose bucket lies in a guessed range that did not overflow is finished at
+      // once; the others are left to pass 2, each target bucket gathered into its own segment.
+      const missed: number[] = []
+      const offsetIn: number[] = []
+      const slotOf: number[] = []
+      const slotBuckets: number[] = []
+      let seen = 0
+      let b = 0
+      let firstBucket = -1
+      for (let r = 0; r < ranks.length; r++) {
+        const rank = ranks[r]
+        for (;;) {
+          const c4 = counts[b] + counts[b + 1] + counts[b + 2] + counts[b + 3]
+          if (seen + c4 > rank) break
+          seen += c4
+          b += STEP
+        }
+        let c = counts[b]
+        while (seen + c <= rank) {
+          seen += c
+          c = counts[++b]
+        }
+        if (firstBucket < 0) firstBucket = b
+        if (c > n / 2) {
+          // A heavy bucket, or a walk stopped by a sentinel (a value outside the table
+          // was not counted): the pre-pass bought nothing.
+          buckets.fill(-1)
+          return selectDirectly(a, n, ranks, out)
+        }
+        buckets[r] = c > GUESS_CAPACITY ? -1 : b // such a bucket would overflow its range every time
+        const g = rangeOf(ranges, b)
+        if (g >= 0 && filled[g] <= GUESS_CAPACITY) {
+          out[r] = valueInRange(counts, this.gatheredByGuess, ranges[2 * g], b, seen, rank, g * GUESS_CAPACITY, filled[g])
+          continue
+        }
+        if (slotBuckets.length === 0 || slotBuckets[slotBuckets.length - 1] !== b) slotBuckets.push(b)
+        missed.push(r)
+        slotOf.push(slotBuckets.length - 1)
+        offsetIn.push(rank - seen)
+      }
+      // Ranks 0 and n-1 were walked: every counted value lies between their buckets.
+      lowest = firstBucket
+      highest = b
+      if (missed.length > 0) {
+        const starts = this.gatherBuckets(a, words, n, slotBuckets)
+        const gathered = this.gathered
+        for (let m = 0; m < missed.length; m++) {
+          const slot = slotOf[m]
+          const left = starts[slot]
+          const k = left + offsetIn[m]
+          selectRank(gathered, k, left, left + counts[slotBuckets[slot]] - 1)
+          out[missed[m]] = gathered[k]
+        }
+      }
+      return sum
+    } finally {
+      // The one reset path: counts back to zero, sentinels back (a value above
+      // 2^53-1 may have counted into one), no bucket marked for gathering.
+      counts.fill(0, lowest, highest + 1)
+      counts.fill(SENTINEL, SPAN)
+      for (let g = 0; g < rangeCount; g++) targetSlot.fill(-1, ranges[2 * g], ranges[2 * g + 1] + 1)
     }
   }
-  // Ranks 0 and n-1 were walked: every counted value lies between their buckets.
-  counts.fill(0, firstBucket, b + 1)
-  return sum
+
+  /**
+   * Pass 2: gathers the values of the target buckets (ascending) into `gathered`,
+   * each bucket into its own segment; returns where each segment starts.
+   */
+  private gatherBuckets(a: Float64Array, words: Uint32Array, n: number, targets: readonly number[]): number[] {
+    const counts = this.counts
+    const targetSlot = this.targetSlot
+    const shift = KEY_SHIFT
+    const base = BASE_KEY
+    const starts: number[] = []
+    let size = 0
+    for (let t = 0; t < targets.length; t++) {
+      starts.push(size)
+      size += counts[targets[t]]
+      targetSlot[targets[t]] = t
+    }
+    try {
+      if (this.gathered.length < size) this.gathered = new Float64Array(Math.max(size, this.gathered.length * 2))
+      const into = this.gathered
+      const fill = starts.slice()
+      for (let i = 0; i < n; i++) {
+        const slot = targetSlot[(words[2 * i + 1] >>> shift) - base]
+        if (slot >= 0) into[fill[slot]++] = a[i]
+      }
+    } finally {
+      for (const t of targets) targetSlot[t] = -1
+    }
+    return starts
+  }
 }
 
 /**
@@ -198,15 +240,20 @@ function guessedRanges(buckets: Int32Array): number[] {
  * marked guessed ranges (filled[g] counts all that fell in range g, gathered or
  * not). Two sums (even and odd positions) halve the chain of dependent additions;
  * for integers whose sums stay below 2^53 the order of additions does not change
- * the result. A key outside the table reads undefined from TARGET_SLOT, which
+ * the result. A key outside the table reads undefined from targetSlot, which
  * gathers nothing.
  */
-function countAndGather(a: Float64Array, words: Uint32Array, n: number, filled: Int32Array): number {
-  // Module-level tables as locals: each use of a module binding costs a load and a
+function countAndGather(
+  a: Float64Array,
+  words: Uint32Array,
+  n: number,
+  counts: Uint32Array,
+  targetSlot: Int32Array,
+  into: Float64Array,
+  filled: Int32Array,
+): number {
+  // Module-level constants as locals: each use of a module binding costs a load and a
   // temporal-dead-zone check, which in these loops is measurable.
-  const counts = COUNTS
-  const targetSlot = TARGET_SLOT
-  const into = gatheredByGuess
   const shift = KEY_SHIFT
   const base = BASE_KEY
   const capacity = GUESS_CAPACITY
@@ -249,42 +296,24 @@ function countAndGather(a: Float64Array, words: Uint32Array, n: number, filled: 
 
 /**
  * The rank-th smallest value, from the values of a guessed range [lo, ...] that
- * pass 1 gathered at gatheredByGuess[left, left + size): `seen` values lie in the
+ * pass 1 gathered at gathered[left, left + size): `seen` values lie in the
  * buckets before b, which holds the rank.
  */
-function valueInRange(lo: number, b: number, seen: number, rank: number, left: number, size: number): number {
+function valueInRange(
+  counts: Uint32Array,
+  gathered: Float64Array,
+  lo: number,
+  b: number,
+  seen: number,
+  rank: number,
+  left: number,
+  size: number,
+): number {
   let below = seen
-  for (let t = lo; t < b; t++) below -= COUNTS[t]
+  for (let t = lo; t < b; t++) below -= counts[t]
   const k = left + rank - below
-  selectRank(gatheredByGuess, k, left, left + size - 1)
-  return gatheredByGuess[k]
-}
-
-/**
- * Pass 2: gathers the values of the target buckets (ascending) into `gathered`,
- * each bucket into its own segment; returns where each segment starts.
- */
-function gatherBuckets(a: Float64Array, words: Uint32Array, n: number, targets: readonly number[]): number[] {
-  const counts = COUNTS
-  const targetSlot = TARGET_SLOT
-  const shift = KEY_SHIFT
-  const base = BASE_KEY
-  const starts: number[] = []
-  let size = 0
-  for (let t = 0; t < targets.length; t++) {
-    starts.push(size)
-    size += counts[targets[t]]
-    targetSlot[targets[t]] = t
-  }
-  if (gathered.length < size) gathered = new Float64Array(Math.max(size, gathered.length * 2))
-  const into = gathered
-  const fill = starts.slice()
-  for (let i = 0; i < n; i++) {
-    const slot = targetSlot[(words[2 * i + 1] >>> shift) - base]
-    if (slot >= 0) into[fill[slot]++] = a[i]
-  }
-  for (const t of targets) targetSlot[t] = -1
-  return starts
+  selectRank(gathered, k, left, left + size - 1)
+  return gathered[k]
 }
 
 /** Index of the range (in guessedRanges' form) holding bucket b, or -1. */

@@ -1,212 +1,14 @@
-import { CounterBlock, CounterSlab, addToCell, readCell, writeCell } from './counter-block.js'
+import { CounterSlab } from './counter-block.js'
 import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
-import { type Quantile, nearestRankIndex, quantile } from './quantile.js'
+import { IngestRefusal, checkJobEvents, checkMetricId, checkSamples } from './ingest.js'
+import { type JobCounts, type JobEvent, Metric, MetricShared, type SavedCounters, blockWidth } from './metric.js'
+import { type RangeStats, RangeSummarizer } from './range-summary.js'
+import type { ReadOptions } from './read-options.js'
 import { RingPool } from './ring-pool.js'
-import { SampleRing } from './sample-ring.js'
-import { taskClock } from './task-clock.js'
-import { summarizeValues } from './bucket-select.js'
+import { NO_STATUS } from './sample-layout.js'
 import { ServiceCounters } from './service-counters.js'
-
-export const JOB_EVENTS = ['created', 'started', 'completed', 'failed', 'retried'] as const
-export type JobEvent = (typeof JOB_EVENTS)[number]
-
-/**
- * Cell layout of a metric's counter block:
- *   [0] sum of every value ever recorded, in ns (a double: the histogram's _sum)
- *   [1] clock time of the last write (a double), for idle eviction
- *   [2..6] job events in JOB_EVENTS order
- *   [7] samples restored from a state file saved with other bucket bounds: in the
- *       total, but in no bucket (they cannot be re-bucketed)
- *   [8..] histogram buckets for the B bounds, then +Inf (not cumulative): two
- *       32-bit counts per cell, read and added through the block's Uint32Array
- * Every other sample lands in exactly one bucket, so the metric's total is their
- * sum (plus the samples still pending, below): no cell of its own is needed.
- *
- * Bucket counts are 32-bit because a sparse id's histogram is most of its counter
- * block (26 buckets: 208 B as 64-bit cells, 104 B as 32-bit). A bucket still
- * counts exactly far past 2^32: an add that wraps its 32 bits carries 1 into the
- * bucket's high part, kept off to the side (in `carries`) by the few metrics that
- * ever need one. The wrap and its carry happen in one synchronous step on the
- * event loop, the only thread that writes or reads them.
- *
- * A single recorded sample is not bucketed at once: it only joins the ring's
- * `pending` newest pairs, and MetricStore.settle() buckets all of them in one
- * loop (one atomic add per touched bucket) before anything reads the histogram,
- * before a batch, and before a push would overwrite a pending pair. The cost of
- * a bucket lookup and an atomic add leaves the per-sample path; each sample is
- * still counted exactly once.
- */
-const SUM_SLOT = 0
-const LAST_WRITE_SLOT = 1
-const JOB_SLOT: Readonly<Record<JobEvent, number>> = {
-  created: 2,
-  started: 3,
-  completed: 4,
-  failed: 5,
-  retried: 6,
-}
-const UNBUCKETED_SLOT = 7
-const BUCKET_SLOT = 8
-const TWO_32 = 2 ** 32
-
-/** Cells of a metric's counter block with `buckets` histogram buckets. */
-function blockWidth(buckets: number): number {
-  return BUCKET_SLOT + Math.ceil(buckets / 2)
-}
-
-/** Per metric, the high parts (multiples of 2^32) of bucket counts that have wrapped. */
-const carries = new WeakMap<Metric, Float64Array>()
-
-/**
- * One metric id: a Metric *is* the ring of its recent samples, plus the place of
- * its counter block in the store's slab and a count of pending samples. Inheriting
- * the ring rather than holding one, keeping the counter block's views and base
- * rather than a CounterBlock, and keeping the two doubles in counter cells rather
- * than in fields (each would be a boxed heap number) leave a sparse id one heap
- * object instead of five (heap per id 314 -> ~190 B, bench S7).
- */
-export class Metric extends SampleRing {
-  /** The newest `pending` pairs of the ring are not in the histogram yet (see above). */
-  pending = 0
-  /** Where the last large snapshot found its ranks: the next one starts from there (bucket-select.ts). */
-  rankBuckets: Int32Array | undefined = undefined
-
-  /** The counter block: cells [cellBase, ...) of `cells`, and of `reals` and `words` over the same memory. */
-  readonly cells: BigInt64Array
-  readonly reals: Float64Array
-  readonly words: Uint32Array
-  readonly cellBase: number
-  /** Number of histogram buckets, +Inf included. */
-  readonly histogramBucketCount: number
-
-  constructor(
-    readonly id: string,
-    maxSamples: number,
-    pool: RingPool,
-    counters: CounterBlock,
-    histogramBucketCount: number,
-    createdAt: number,
-  ) {
-    super(maxSamples, pool)
-    this.cells = counters.cells
-    this.reals = counters.reals
-    this.words = counters.words
-    this.cellBase = counters.base
-    this.histogramBucketCount = histogramBucketCount
-    this.lastWriteAt = createdAt
-  }
-
-  /** The counter block, as an object (to give it back to the slab; tests). */
-  counterBlock(): CounterBlock {
-    return new CounterBlock(this.cells, this.cellBase, blockWidth(this.histogramBucketCount), this.reals, this.words)
-  }
-
-  /** Sum of every value ever recorded, in ns (the histogram's _sum). */
-  get sumNs(): number {
-    return this.reals[this.cellBase + SUM_SLOT]
-  }
-
-  set sumNs(value: number) {
-    this.reals[this.cellBase + SUM_SLOT] = value
-  }
-
-  /** Clock time of the last write, for idle eviction. */
-  get lastWriteAt(): number {
-    return this.reals[this.cellBase + LAST_WRITE_SLOT]
-  }
-
-  set lastWriteAt(time: number) {
-    this.reals[this.cellBase + LAST_WRITE_SLOT] = time
-  }
-
-  /** Adds to counter cell `slot` of the block. */
-  addCount(slot: number, amount: number): void {
-    addToCell(this.cells, this.cellBase + slot, amount)
-  }
-
-  /** Adds `amount` (below 2^32) to histogram bucket i, carrying into its high part when the low 32 bits wrap. */
-  addToBucket(i: number, amount: number): void {
-    const before = Atomics.add(this.words, this.firstBucketWord + i, amount)
-    if (before + amount >= TWO_32) this.carriesFor()[i]++
-  }
-
-  private count(slot: number): number {
-    return readCell(this.cells, this.cellBase + slot)
-  }
-
-  /** Index in `words` of bucket 0. */
-  private get firstBucketWord(): number {
-    return (this.cellBase + BUCKET_SLOT) * 2
-  }
-
-  private carriesFor(): Float64Array {
-    let high = carries.get(this)
-    if (high === undefined) {
-      high = new Float64Array(this.histogramBucketCount)
-      carries.set(this, high)
-    }
-    return high
-  }
-
-  /** Samples recorded since creation: the histogram buckets plus the pending samples. */
-  get total(): number {
-    let total = this.pending + this.count(UNBUCKETED_SLOT)
-    const first = this.firstBucketWord
-    for (let i = 0; i < this.histogramBucketCount; i++) total += Atomics.load(this.words, first + i)
-    const high = carries.get(this)
-    if (high !== undefined) for (let i = 0; i < high.length; i++) total += high[i] * TWO_32
-    return total
-  }
-
-  jobCount(event: JobEvent): number {
-    return this.count(JOB_SLOT[event])
-  }
-
-  /**
-   * Non-cumulative count of bucket i (i == bounds.length is +Inf), pending samples
-   * left out: MetricStore.settle() first (snapshot() does).
-   */
-  bucketCount(i: number): number {
-    const low = Atomics.load(this.words, this.firstBucketWord + i)
-    const high = carries.get(this)
-    return high === undefined ? low : low + high[i] * TWO_32
-  }
-
-  /** Puts back counters saved by an earlier process (see state-file.ts). */
-  restoreCounters(saved: SavedCounters): void {
-    const { cells, cellBase } = this
-    for (const event of JOB_EVENTS) writeCell(cells, cellBase + JOB_SLOT[event], saved.jobs[event])
-    let bucketed = 0
-    if (saved.buckets !== undefined) {
-      const n = Math.min(saved.buckets.length, this.histogramBucketCount)
-      for (let i = 0; i < n; i++) {
-        const count = saved.buckets[i]
-        Atomics.store(this.words, this.firstBucketWord + i, count % TWO_32)
-        if (count >= TWO_32) this.carriesFor()[i] = Math.floor(count / TWO_32)
-        bucketed += count
-      }
-    }
-    writeCell(cells, cellBase + UNBUCKETED_SLOT, Math.max(0, saved.total - bucketed))
-    this.sumNs = saved.sumNs
-  }
-}
-
-export interface SavedCounters {
-  total: number
-  sumNs: number
-  jobs: Readonly<Record<JobEvent, number>>
-  /** Non-cumulative bucket counts, +Inf last; left at zero when absent. */
-  buckets?: readonly number[]
-}
-
-export interface JobCounts {
-  created: number
-  started: number
-  completed: number
-  failed: number
-  retried: number
-  in_progress: number
-}
+import { taskClock } from './task-clock.js'
+import { forEachInSlices } from './time-slices.js'
 
 export interface MetricSnapshot {
   id: string
@@ -220,60 +22,86 @@ export interface MetricSnapshot {
   p95_ns: number | null
   p99_ns: number | null
   quantiles?: Record<string, number | null>
+  le?: Record<string, LeShare>
+  statuses: Record<string, number>
+  errors: number
+  error_rate: number | null
   jobs: JobCounts
 }
 
-export interface SnapshotOptions {
-  windowMs: number
-  /** Extra quantiles, reported under `quantiles` keyed by their text. */
-  quantiles?: readonly Quantile[]
+/** Samples at or under an SLO threshold, and their share of the counted samples (null when none). */
+export interface LeShare {
+  count: number
+  fraction: number | null
 }
+
+export interface SeriesPoint {
+  t_ms: number
+  count: number
+  min_ns: number | null
+  max_ns: number | null
+  mean_ns: number | null
+  p50_ns: number | null
+  p95_ns: number | null
+  p99_ns: number | null
+  quantiles?: Record<string, number | null>
+  le?: Record<string, LeShare>
+  errors: number
+}
+
+export interface Series {
+  id: string
+  window_ms: number
+  step_ms: number
+  points: SeriesPoint[]
+}
+
+/** A series has at most this many points. */
+export const MAX_SERIES_POINTS = 10_000
 
 export interface MetricStoreOptions {
   maxMetrics: number
   maxSamples: number
   windowMs: number
   bucketBoundsNs?: readonly number[]
-  /** Monotonic clock in milliseconds; injectable for tests. */
+  /**
+   * The store's clock in ms: monotonic, plus an offset fixed at start so that it
+   * reads as Unix time (series steps are aligned to Unix time). Injectable for tests.
+   */
   now?: () => number
 }
 
-const P50 = quantile('0.5')
-const P95 = quantile('0.95')
-const P99 = quantile('0.99')
-
 /**
- * Every metric by id, bounded by maxMetrics. Knows nothing of HTTP: callers
- * validate input, the store records it and computes snapshots.
+ * Every metric by id, bounded by maxMetrics. Knows nothing of HTTP or any other
+ * protocol: doors record through ingestSamples/ingestJobEvents, which check the
+ * input (ingest.ts), and read through snapshot, windowStats and series.
  */
 export class MetricStore {
   readonly maxMetrics: number
   readonly maxSamples: number
   readonly windowMs: number
   readonly bucketBoundsNs: Float64Array
-  private readonly buckets: BucketIndex
   readonly service = new ServiceCounters()
   readonly now: () => number
   private readonly metrics = new Map<string, Metric>()
   private readonly slab: CounterSlab
-  /** Ring storage: small rings share chunks instead of each holding a typed array. */
-  private readonly ringPool = new RingPool()
+  private readonly shared: MetricShared
+  private readonly summarizer: RangeSummarizer
   /** Single samples recorded but not yet added to the service's shared samples_total cell. */
   private unpublishedSamples = 0
-  /** Per-batch bucket tallies, flushed with one atomic add per touched bucket. */
-  private readonly bucketTally: Uint32Array
-  /** Reused copy of a window's values, reordered in place by selection. */
-  private scratch = new Float64Array(0)
 
   constructor(options: MetricStoreOptions) {
     this.maxMetrics = options.maxMetrics
     this.maxSamples = options.maxSamples
     this.windowMs = options.windowMs
-    this.buckets = new BucketIndex(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
-    this.bucketBoundsNs = this.buckets.bounds
-    this.now = options.now ?? taskClock()
+    const buckets = new BucketIndex(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
+    this.bucketBoundsNs = buckets.bounds
+    // Monotonic, read as Unix ms: a wall-clock jump never reorders or drops samples.
+    this.now = options.now ?? taskClock(() => performance.timeOrigin + performance.now())
     this.slab = new CounterSlab(blockWidth(this.bucketBoundsNs.length + 1))
-    this.bucketTally = new Uint32Array(this.bucketBoundsNs.length + 1)
+    // Ring storage: small rings share chunks instead of each holding a typed array.
+    this.shared = new MetricShared(buckets, new RingPool(), this.maxSamples)
+    this.summarizer = new RangeSummarizer(this.maxSamples)
   }
 
   get size(): number {
@@ -284,12 +112,55 @@ export class MetricStore {
     return this.metrics.get(id)
   }
 
-  /** The metric for id, created if needed; undefined when it is new and the store is full. */
+  /**
+   * The domain ingest API for samples: records `latency` (one value or a batch)
+   * for `id`, creating the metric on first use, after checking the id, every
+   * value, the status and MAX_METRICS (ingest.ts). `status` is NO_STATUS (none),
+   * one status for every value, or one per value. Returns how many samples were
+   * recorded, or why none was.
+   */
+  ingestSamples(id: string, latency: number | ArrayLike<number>, status: number | ArrayLike<number> = NO_STATUS): number | IngestRefusal {
+    const refusal = checkSamples(latency, status)
+    if (refusal !== undefined) return refusal
+    const metric = this.acquireChecked(id)
+    if (metric instanceof IngestRefusal) return metric
+    if (typeof latency === 'number') {
+      this.recordLatency(metric, latency, status as number)
+      return 1
+    }
+    this.recordLatencies(metric, latency, status)
+    return latency.length
+  }
+
+  /** The domain ingest API for job events: counts `count` events for `id`, after the same checks. */
+  ingestJobEvents(id: string, event: string, count: number): number | IngestRefusal {
+    const refusal = checkJobEvents(event, count)
+    if (refusal !== undefined) return refusal
+    const metric = this.acquireChecked(id)
+    if (metric instanceof IngestRefusal) return metric
+    this.recordJob(metric, event as JobEvent, count)
+    return count
+  }
+
+  /** The metric for a write, created on first use once its id is checked; a refusal when the id is bad or the store full. */
+  private acquireChecked(id: string): Metric | IngestRefusal {
+    // Every id in the map passed checkMetricId when it was created: only new ids are checked.
+    const existing = this.metrics.get(id)
+    if (existing !== undefined) return existing
+    const refusal = checkMetricId(id)
+    if (refusal !== undefined) return refusal
+    return (
+      this.acquire(id) ??
+      new IngestRefusal('metric-limit', `cannot create metric "${id}": MAX_METRICS (${this.maxMetrics}) metrics already exist; existing ids keep working`)
+    )
+  }
+
+  /** The metric for id, created if needed; undefined when it is new and the store is full. The id must be valid. */
   acquire(id: string): Metric | undefined {
     const existing = this.metrics.get(id)
     if (existing !== undefined) return existing
     if (this.metrics.size >= this.maxMetrics) return undefined
-    const metric = new Metric(id, this.maxSamples, this.ringPool, this.slab.allocate(), this.bucketBoundsNs.length + 1, this.now())
+    const metric = new Metric(id, this.shared, this.slab.allocate(), this.now())
     this.metrics.set(id, metric)
     return metric
   }
@@ -297,6 +168,13 @@ export class MetricStore {
   /** Metrics sorted by id (UTF-16 code unit order, as Array.prototype.sort). */
   sorted(): Metric[] {
     return [...this.metrics.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** Calls visit for every metric in id order, in time slices (time-slices.ts); a metric deleted meanwhile is left out. */
+  async forEachInSlices(visit: (metric: Metric) => void): Promise<void> {
+    await forEachInSlices(this.sorted(), (metric) => {
+      if (this.metrics.get(metric.id) === metric) visit(metric)
+    })
   }
 
   delete(id: string): boolean {
@@ -314,8 +192,7 @@ export class MetricStore {
 
   /** Gives a removed metric's ring region and counter block back for reuse. */
   private release(metric: Metric): void {
-    metric.pending = 0
-    metric.release()
+    metric.retire()
     this.slab.release(metric.counterBlock())
   }
 
@@ -340,39 +217,25 @@ export class MetricStore {
     return bytes
   }
 
-  /** Records one validated latency (integer ns, 1..2^53-1). */
-  recordLatency(metric: Metric, value: number): void {
-    const time = this.now()
-    if (metric.pending === this.maxSamples) this.settle(metric) // the push would overwrite a pending pair
-    metric.push(value, time)
-    metric.pending++
-    metric.sumNs += value
-    metric.lastWriteAt = time
+  /** Records one checked latency (integer ns, 1..2^53-1): the step after ingestSamples' checks. */
+  recordLatency(metric: Metric, value: number, status: number = NO_STATUS): void {
+    metric.record(value, this.now(), status)
     this.unpublishedSamples++
   }
 
-  /** Records a validated batch; every value gets the same arrival time. */
-  recordLatencies(metric: Metric, values: ArrayLike<number>): void {
-    const n = values.length
-    const time = this.now()
-    // The batch's samples are bucketed now; older pending ones first, so that
-    // `pending` stays a count of the newest pairs.
-    this.settle(metric)
-    metric.pushMany(values, time)
-    metric.sumNs += this.countBuckets(metric, values, n)
-    metric.lastWriteAt = time
-    this.service.samplesAccepted(n)
+  /** Records a checked batch; every value gets the same arrival time. */
+  recordLatencies(metric: Metric, values: ArrayLike<number>, status: number | ArrayLike<number> = NO_STATUS): void {
+    metric.recordBatch(values, this.now(), status)
+    this.service.samplesAccepted(values.length)
   }
 
-  /** Adds a metric's pending samples to its histogram. Idempotent; cheap when nothing is pending. */
+  recordJob(metric: Metric, event: JobEvent, count: number): void {
+    metric.recordJob(event, count, this.now())
+  }
+
+  /** Adds a metric's pending samples to its histogram (before reading the histogram). */
   settle(metric: Metric): void {
-    // A removed metric's ring is empty: nothing to count, and its counters may be another's now.
-    const n = Math.min(metric.pending, metric.size)
-    metric.pending = 0
-    if (n === 0) return
-    const values = this.scratchFor(n)
-    metric.copyNewest(n, values)
-    this.countBuckets(metric, values, n)
+    metric.settle()
   }
 
   /** Samples accepted since the process started. */
@@ -384,92 +247,110 @@ export class MetricStore {
     return this.service.samplesTotal
   }
 
-  /** Counts values[0..n-1] into the metric's histogram buckets; returns their sum. */
-  private countBuckets(metric: Metric, values: ArrayLike<number>, n: number): number {
-    const buckets = this.buckets
-    const tally = this.bucketTally
-    let sum = 0
-    for (let i = 0; i < n; i++) {
-      const v = values[i]
-      sum += v
-      tally[buckets.of(v)]++
-    }
-    for (let b = 0; b < tally.length; b++) {
-      if (tally[b] !== 0) {
-        metric.addToBucket(b, tally[b])
-        tally[b] = 0
-      }
-    }
-    return sum
+  /**
+   * Puts back a metric saved by an earlier process (state-file.ts): its counters,
+   * then its samples oldest first, each with its time on this store's clock.
+   * Undefined when the store is full.
+   */
+  restore(id: string, counters: SavedCounters, lastWriteAt: number, samples: Iterable<readonly [value: number, time: number, status: number]>): Metric | undefined {
+    const metric = this.acquire(id)
+    if (metric === undefined) return undefined
+    metric.restoreCounters(counters, lastWriteAt)
+    for (const [value, time, status] of samples) metric.restoreSample(value, time, status)
+    return metric
   }
 
-  private scratchFor(n: number): Float64Array {
-    if (this.scratch.length < n) this.scratch = new Float64Array(Math.min(this.maxSamples, Math.max(n, 2 * this.scratch.length)))
-    return this.scratch
+  /** Statistics of the metric's samples in the read's window (the histogram settled first). */
+  windowStats(metric: Metric, options: ReadOptions, statusCounts = true): RangeStats {
+    metric.settle()
+    const first = metric.firstAfter(this.now() - options.windowMs)
+    return this.summarizer.summarize(metric, first, metric.size, options, statusCounts, true)
   }
 
-  recordJob(metric: Metric, event: JobEvent, count: number): void {
-    metric.addCount(JOB_SLOT[event], count)
-    metric.lastWriteAt = this.now()
-  }
-
-  snapshot(metric: Metric, options: SnapshotOptions): MetricSnapshot {
-    const { windowMs } = options
-    this.settle(metric)
-    const values = this.scratchFor(metric.size)
-    const n = metric.copyWindow(this.now() - windowMs, values)
+  snapshot(metric: Metric, options: ReadOptions): MetricSnapshot {
+    const stats = this.windowStats(metric, options)
+    const stat = (v: number) => (stats.count === 0 ? null : v)
     const snapshot: MetricSnapshot = {
       id: metric.id,
-      window_ms: windowMs,
-      count: n,
+      window_ms: options.windowMs,
+      count: stats.count,
       total: metric.total,
-      min_ns: null,
-      max_ns: null,
-      mean_ns: null,
-      p50_ns: null,
-      p95_ns: null,
-      p99_ns: null,
-      jobs: jobCounts(metric),
+      min_ns: stat(stats.min),
+      max_ns: stat(stats.max),
+      mean_ns: stat(stats.sum / stats.count),
+      p50_ns: stat(stats.quantiles[0]),
+      p95_ns: stat(stats.quantiles[1]),
+      p99_ns: stat(stats.quantiles[2]),
+      statuses: stats.statuses ?? {},
+      errors: stats.errors,
+      error_rate: stats.withStatus === 0 ? null : stats.errors / stats.withStatus,
+      jobs: metric.jobCounts(),
     }
-    const extra = options.quantiles
-    if (n > 0) {
-      const wanted = extra === undefined ? [P50, P95, P99] : [P50, P95, P99, ...extra]
-      const index = wanted.map((q) => nearestRankIndex(q, n))
-      const ranks = [...new Set(index)].sort((a, b) => a - b)
-      const at: number[] = []
-      const { min, max, sum, buckets } = summarizeValues(values, n, ranks, at, metric.rankBuckets)
-      metric.rankBuckets = buckets
-      const valueAt = (i: number) => at[ranks.indexOf(index[i])]
-      snapshot.min_ns = min
-      snapshot.max_ns = max
-      snapshot.mean_ns = sum / n
-      snapshot.p50_ns = valueAt(0)
-      snapshot.p95_ns = valueAt(1)
-      snapshot.p99_ns = valueAt(2)
-      if (extra !== undefined) {
-        const out: Record<string, number | null> = {}
-        for (let i = 0; i < extra.length; i++) out[extra[i].key] = valueAt(3 + i)
-        snapshot.quantiles = out
-      }
-    } else if (extra !== undefined) {
-      const out: Record<string, number | null> = {}
-      for (const q of extra) out[q.key] = null
-      snapshot.quantiles = out
-    }
+    if (options.quantiles !== undefined) snapshot.quantiles = extraQuantiles(stats, options)
+    if (options.le !== undefined) snapshot.le = leShares(stats, options)
     return snapshot
+  }
+
+  /**
+   * The metric's samples per step of `stepMs` over the read's window: every step
+   * [t, t + stepMs) with t a multiple of stepMs that overlaps [now - window, now],
+   * oldest first, empty ones included. The first holds only samples inside the
+   * window; the last is the step in progress. Steps are computed in time slices.
+   */
+  async series(metric: Metric, options: ReadOptions, stepMs: number): Promise<Series> {
+    const now = this.now()
+    const since = now - options.windowMs
+    const firstStep = Math.floor(since / stepMs)
+    const lastStep = Math.floor(now / stepMs)
+    const points: SeriesPoint[] = []
+    await forEachInSlices(stepIndices(firstStep, lastStep), (k) => {
+      const start = k * stepMs
+      // Located by time when the step is computed: samples that arrive or wrap away
+      // between two slices cannot shift another step's run.
+      const first = k === firstStep ? metric.firstAfter(since) : metric.firstAtOrAfter(start)
+      const end = k === lastStep ? metric.firstAfter(now) : metric.firstAtOrAfter(start + stepMs)
+      const stats = this.summarizer.summarize(metric, first, end, options, false, false)
+      const stat = (v: number) => (stats.count === 0 ? null : v)
+      const point: SeriesPoint = {
+        t_ms: start,
+        count: stats.count,
+        min_ns: stat(stats.min),
+        max_ns: stat(stats.max),
+        mean_ns: stat(stats.sum / stats.count),
+        p50_ns: stat(stats.quantiles[0]),
+        p95_ns: stat(stats.quantiles[1]),
+        p99_ns: stat(stats.quantiles[2]),
+        errors: stats.errors,
+      }
+      if (options.quantiles !== undefined) point.quantiles = extraQuantiles(stats, options)
+      if (options.le !== undefined) point.le = leShares(stats, options)
+      points.push(point)
+    })
+    return { id: metric.id, window_ms: options.windowMs, step_ms: stepMs, points }
   }
 }
 
-function jobCounts(metric: Metric): JobCounts {
-  const started = metric.jobCount('started')
-  const completed = metric.jobCount('completed')
-  const failed = metric.jobCount('failed')
-  return {
-    created: metric.jobCount('created'),
-    started,
-    completed,
-    failed,
-    retried: metric.jobCount('retried'),
-    in_progress: Math.max(0, started - completed - failed),
+/** The most points a series over windowMs at stepMs can have, whatever the alignment. */
+export function maxSeriesPoints(windowMs: number, stepMs: number): number {
+  return Math.ceil(windowMs / stepMs) + 1
+}
+
+function* stepIndices(first: number, last: number): Generator<number> {
+  for (let k = first; k <= last; k++) yield k
+}
+
+function extraQuantiles(stats: RangeStats, options: ReadOptions): Record<string, number | null> {
+  const out: Record<string, number | null> = {}
+  const extra = options.quantiles ?? []
+  for (let i = 0; i < extra.length; i++) out[extra[i].key] = stats.count === 0 ? null : stats.quantiles[3 + i]
+  return out
+}
+
+function leShares(stats: RangeStats, options: ReadOptions): Record<string, LeShare> {
+  const out: Record<string, LeShare> = {}
+  const thresholds = options.le ?? []
+  for (let i = 0; i < thresholds.length; i++) {
+    out[thresholds[i].key] = { count: stats.le[i], fraction: stats.count === 0 ? null : stats.le[i] / stats.count }
   }
+  return out
 }

@@ -61,6 +61,17 @@ export class ServiceCounters {
     return this.block.get(ServiceSlot.samplesTotal)
   }
 
+  /** Requests received and not yet answered. */
+  get inFlight(): number {
+    return this.block.get(ServiceSlot.inFlight)
+  }
+
+  /** Responses sent, by status class: [1xx, 2xx, 3xx, 4xx, 5xx]. */
+  responsesByClass(): number[] {
+    const b = this.block
+    return [ServiceSlot.status1xx, ServiceSlot.status2xx, ServiceSlot.status3xx, ServiceSlot.status4xx, ServiceSlot.status5xx].map((slot) => b.get(slot))
+  }
+
   requests(): RequestCounts {
     const b = this.block
     return {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { type FileHandle, open, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { JOB_EVENTS, type JobEvent, type MetricStore, type SavedCounters } from './metric-store.js'
+import { JOB_EVENTS, type JobEvent, type SavedCounters } from './metric.js'
+import type { MetricStore } from './metric-store.js'
+import { NO_STATUS, SAMPLE_BYTES, STATUS_BYTES } from './sample-layout.js'
 
 /**
  * Persistence of every metric to one file, written atomically (temporary file in
@@ -10,10 +12,14 @@ import { JOB_EVENTS, type JobEvent, type MetricStore, type SavedCounters } from 
  *
  * Layout (little-endian):
  *
- *   "LTSTATE1" | u32 header bytes H | header JSON (H bytes) | pad to 8 (zeros)
- *   | per metric, in header order: n values (f64) then n ages in ms (f64),
- *     n being that metric's `samples` in the header
+ *   "LTSTATE2" | u32 header bytes H | header JSON (H bytes) | pad to 8 (zeros)
+ *   | per metric, in header order: n values (f64), n ages in ms (f64), and when
+ *     its header entry has `statusColumn`, n statuses (u16, NO_STATUS for none)
+ *     padded to 8 bytes; n being that metric's `samples` in the header
  *   | SHA-256 of everything before it (32 bytes)
+ *
+ * Files of the first version ("LTSTATE1": no status column, no status totals)
+ * load as they are: their samples have no status.
  *
  * The header comes first in the file but is built last: encodeStateParts reads
  * each metric (header entry and samples together) as it goes, then puts the
@@ -24,13 +30,20 @@ import { JOB_EVENTS, type JobEvent, type MetricStore, type SavedCounters } from 
  * monotonic clock of one process means nothing to the next, and the downtime
  * between them counts toward the window.
  */
-const MAGIC = Buffer.from('LTSTATE1', 'latin1')
+const MAGIC = Buffer.from('LTSTATE2', 'latin1')
+/** The first version: the same layout without status columns. */
+const MAGIC_V1 = Buffer.from('LTSTATE1', 'latin1')
 const DIGEST_BYTES = 32
 
 interface Header {
   savedAtWallMs: number
   bucketBoundsNs: number[]
-  metrics: Array<SavedCounters & { id: string; samples: number; idleMs: number }>
+  metrics: Array<SavedCounters & { id: string; samples: number; idleMs: number; statusColumn?: boolean }>
+}
+
+/** Bytes of a metric's samples in the file. */
+function sampleSectionBytes(n: number, statusColumn: boolean): number {
+  return n * SAMPLE_BYTES + (statusColumn ? align8(n * STATUS_BYTES) : 0)
 }
 
 export interface LoadSummary {
@@ -75,6 +88,8 @@ export async function encodeStateParts(store: MetricStore, wallNowMs: number, pa
     if (store.get(m.id) === m) {
       store.settle(m)
       const n = m.size
+      const statusColumn = m.hasStatuses
+      const statusTotals = m.statusCounts()
       saved.push({
         id: m.id,
         samples: n,
@@ -83,21 +98,27 @@ export async function encodeStateParts(store: MetricStore, wallNowMs: number, pa
         sumNs: m.sumNs,
         jobs: Object.fromEntries(JOB_EVENTS.map((e) => [e, m.jobCount(e)])) as Record<JobEvent, number>,
         buckets: Array.from({ length: m.histogramBucketCount }, (_, b) => m.bucketCount(b)),
+        ...(statusTotals.length > 0 ? { statuses: Object.fromEntries(statusTotals) } : {}),
+        ...(statusColumn ? { statusColumn } : {}),
       })
-      const bytes = n * 16
+      const bytes = sampleSectionBytes(n, statusColumn)
       if (used + bytes > block.length) {
         if (used > 0) blocks.push(block.subarray(0, used))
         block = Buffer.allocUnsafe(Math.max(SAMPLE_BLOCK_BYTES, bytes))
         used = 0
       }
-      // n values, then their n ages; samples recorded during a pause have age 0.
+      // n values, then their n ages (samples recorded during a pause have age 0),
+      // then their statuses; the block is zero-filled to the padding.
       const values = used
       const ages = used + n * 8
+      const statuses = used + n * SAMPLE_BYTES
       let k = 0
       const out = block
-      m.forEach((value, time) => {
+      if (statusColumn) out.fill(0, statuses, used + bytes)
+      m.forEach((value, time, status) => {
         out.writeDoubleLE(value, values + k * 8)
         out.writeDoubleLE(Math.max(0, now - time), ages + k * 8)
+        if (statusColumn) out.writeUInt16LE(status, statuses + k * STATUS_BYTES)
         k++
       })
       used += bytes
@@ -128,7 +149,8 @@ export async function encodeState(store: MetricStore, wallNowMs: number, pause?:
  * Throws CorruptStateError when the file is not a whole, intact state.
  */
 export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number): LoadSummary {
-  if (data.length < MAGIC.length + 4 + DIGEST_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+  const magic = data.subarray(0, MAGIC.length)
+  if (data.length < MAGIC.length + 4 + DIGEST_BYTES || !(magic.equals(MAGIC) || magic.equals(MAGIC_V1))) {
     throw new CorruptStateError('not a latency-tracker state file (bad magic or too short)')
   }
   const body = data.subarray(0, data.length - DIGEST_BYTES)
@@ -154,27 +176,46 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
   let skipped = 0
   for (const saved of header.metrics) {
     const n = saved.samples
-    const metric = store.acquire(saved.id)
-    if (metric === undefined) {
-      skipped++
-    } else {
-      // Histogram buckets only carry over when the bounds are the same.
-      metric.restoreCounters(sameBuckets ? saved : { ...saved, buckets: undefined })
-      // Idle time carries over, so restarts more frequent than IDLE_TTL_MS do not keep idle ids alive.
-      metric.lastWriteAt = now - (saved.idleMs + downtime)
-      for (let k = 0; k < n; k++) {
-        const age = data.readDoubleLE(offset + (n + k) * 8) + downtime
-        if (age < store.windowMs) {
-          metric.push(data.readDoubleLE(offset + k * 8), now - age)
-          samples++
-        }
-      }
+    const statusColumn = saved.statusColumn === true
+    const bytes = sampleSectionBytes(n, statusColumn)
+    if (offset + bytes > body.length) throw new CorruptStateError('sample section is shorter than the header says')
+    const at = offset
+    // Histogram buckets only carry over when the bounds are the same.
+    const counters = sameBuckets ? saved : { ...saved, buckets: undefined }
+    // Idle time carries over, so restarts more frequent than IDLE_TTL_MS do not keep idle ids alive.
+    const lastWriteAt = now - (saved.idleMs + downtime)
+    const metric = store.restore(saved.id, counters, lastWriteAt, savedSamples(data, at, n, statusColumn, downtime, now, store.windowMs))
+    if (metric === undefined) skipped++
+    else {
       metrics++
+      samples += metric.size
     }
-    offset += n * 16
+    offset += bytes
   }
   if (offset !== body.length) throw new CorruptStateError('sample section length does not match the header')
   return { metrics, samples, skipped }
+}
+
+/**
+ * A metric's saved samples, oldest first, with their times on this process's
+ * clock; those that aged out of the window during the downtime are left out.
+ */
+function* savedSamples(
+  data: Buffer,
+  at: number,
+  n: number,
+  statusColumn: boolean,
+  downtime: number,
+  now: number,
+  windowMs: number,
+): Generator<[number, number, number]> {
+  for (let k = 0; k < n; k++) {
+    const age = data.readDoubleLE(at + (n + k) * 8) + downtime
+    if (age < windowMs) {
+      const status = statusColumn ? data.readUInt16LE(at + n * SAMPLE_BYTES + k * STATUS_BYTES) : NO_STATUS
+      yield [data.readDoubleLE(at + k * 8), now - age, status]
+    }
+  }
 }
 
 /** Writes the state (one buffer or parts, in order) atomically: temporary file, fsync, rename, fsync of the folder. */

@@ -1,4 +1,5 @@
 import { rename } from 'node:fs/promises'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { MetricStore } from './metric-store.js'
 import {
   type LoadSummary,
@@ -13,8 +14,6 @@ export interface PersistenceLog {
   info(obj: object, msg: string): void
   error(obj: object, msg: string): void
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
  * Saves the store to STATE_FILE every interval and on shutdown, and loads it on
@@ -84,7 +83,7 @@ export class StatePersistence {
 
   private async write(): Promise<void> {
     try {
-      const data = await encodeStateParts(this.store, this.wallNow(), yieldToEventLoop)
+      const data = await encodeStateParts(this.store, this.wallNow(), () => yieldToEventLoop())
       await writeStateFile(this.path, data)
     } catch (err) {
       this.log.error({ err, stateFile: this.path }, 'saving state failed; the previous file is left as it was')

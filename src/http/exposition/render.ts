@@ -1,6 +1,7 @@
-import { JOB_EVENTS, type Metric, type MetricSnapshot, type MetricStore, type SnapshotOptions } from '../../store/metric-store.js'
-import { ServiceSlot } from '../../store/service-counters.js'
-import { forEachMetricInSlices } from '../metric-slices.js'
+import { JOB_EVENTS, type Metric } from '../../store/metric.js'
+import type { MetricStore } from '../../store/metric-store.js'
+import { STANDARD_QUANTILES } from '../../store/range-summary.js'
+import type { ReadOptions } from '../../store/read-options.js'
 import { renderProcessMetrics } from './process-metrics.js'
 import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-format.js'
 
@@ -22,7 +23,7 @@ import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-
  * - Job, sample and request counters are cumulative counters; in-progress jobs,
  *   in-flight requests, ids held and ring memory are gauges.
  */
-export async function renderExposition(store: MetricStore, options: SnapshotOptions, format: TextFormat): Promise<Buffer[]> {
+export async function renderExposition(store: MetricStore, options: ReadOptions, format: TextFormat): Promise<Buffer[]> {
   const summary = new Family(
     'latency_tracker_window_latency_seconds',
     'summary',
@@ -30,6 +31,12 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
     'seconds',
   )
   const windowSamples = new Family('latency_tracker_window_samples', 'gauge', 'Samples in the sliding window per id.')
+  const windowErrors = new Family(
+    'latency_tracker_window_errors',
+    'gauge',
+    'Samples in the sliding window per id whose status is 0 (no response) or >= 500.',
+  )
+  const responses = new Family('latency_tracker_responses_total', 'counter', 'Samples per id and status since the id was created.')
   const histogram = new Family(
     'latency_tracker_latency_seconds',
     'histogram',
@@ -46,20 +53,23 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
   const inFlight = new Family('latency_tracker_http_requests_in_flight', 'gauge', 'HTTP requests received and not yet answered.')
 
   // The label text after the id, built once per scrape: `,quantile="0.5"}`, `,le="0.001"}`, `,event="created"}`.
-  const quantiles = quantileLabels(options).map((q) => ({ key: q.key, rest: `,quantile="${q.label}"}` }))
+  const quantiles = quantileLabels(options).map((q) => ({ index: q.index, rest: `,quantile="${q.label}"}` }))
   const buckets = [...store.bucketBoundsNs].map((b) => `,le="${formatValue(seconds(b))}"}`)
   buckets.push(',le="+Inf"}')
   const events = JOB_EVENTS.map((event) => ({ event, rest: `,event="${event}"}` }))
   let bytes = 0
 
-  await forEachMetricInSlices(store, (metric: Metric) => {
-    const s = store.snapshot(metric, options)
+  await store.forEachInSlices((metric: Metric) => {
+    const s = store.windowStats(metric, options, false)
     const idLabel = labelSet([['id', metric.id]])
     const idPrefix = idLabel.slice(0, -1)
-    for (const q of quantiles) summary.sample('', idPrefix + q.rest, quantileValue(s, q.key))
+    // An empty window gives NaN, as Prometheus clients report an empty summary.
+    for (const q of quantiles) summary.sample('', idPrefix + q.rest, s.count === 0 ? NaN : seconds(s.quantiles[q.index]))
     summary.sample('_sum', idLabel, seconds(metric.sumNs))
     summary.sample('_count', idLabel, metric.total)
     windowSamples.sample('', idLabel, s.count)
+    windowErrors.sample('', idLabel, s.errors)
+    for (const [status, count] of metric.statusCounts()) responses.sample('', `${idPrefix},status="${status}"}`, count)
 
     let cumulative = 0
     for (let i = 0; i < buckets.length; i++) {
@@ -69,8 +79,9 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
     histogram.sample('_sum', idLabel, seconds(metric.sumNs))
     histogram.sample('_count', idLabel, cumulative)
 
-    for (const e of events) jobs.sample('', idPrefix + e.rest, s.jobs[e.event])
-    inProgress.sample('', idLabel, s.jobs.in_progress)
+    const jobCounts = metric.jobCounts()
+    for (const e of events) jobs.sample('', idPrefix + e.rest, jobCounts[e.event])
+    inProgress.sample('', idLabel, jobCounts.in_progress)
     bytes += metric.byteLength
   })
 
@@ -79,11 +90,11 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
   ids.sample('', '', store.size)
   samples.sample('', '', store.samplesTotal)
   evicted.sample('', '', service.evictedTotal)
-  const block = service.block
-  for (let c = 1; c <= 5; c++) requests.sample('', `{class="${c}xx"}`, block.get(ServiceSlot.status1xx + c - 1))
-  inFlight.sample('', '', block.get(ServiceSlot.inFlight))
+  const byClass = service.responsesByClass()
+  for (let c = 1; c <= 5; c++) requests.sample('', `{class="${c}xx"}`, byClass[c - 1])
+  inFlight.sample('', '', service.inFlight)
 
-  const families = [summary, windowSamples, histogram, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
+  const families = [summary, windowSamples, windowErrors, histogram, responses, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
   const out = families.flatMap((family) => family.render(format))
   out.push(Buffer.from(await renderProcessMetrics(format)))
   if (format === 'openmetrics') out.push(Buffer.from('# EOF\n'))
@@ -91,34 +102,23 @@ export async function renderExposition(store: MetricStore, options: SnapshotOpti
 }
 
 interface QuantileLabel {
-  /** Where the snapshot holds it: p50/p95/p99 or a key of snapshot.quantiles. */
-  key: string
+  /** Where the window's statistics hold it: an index into RangeStats.quantiles. */
+  index: number
   /** The quantile as a canonical number, so "0.90" and "0.9" are one series. */
   label: string
+  value: number
 }
-
-const BUILT_IN: readonly QuantileLabel[] = [
-  { key: 'p50_ns', label: '0.5' },
-  { key: 'p95_ns', label: '0.95' },
-  { key: 'p99_ns', label: '0.99' },
-]
 
 /** 0.5, 0.95, 0.99 and the ?quantiles= ones, each label once, ascending (whatever order the query gave). */
-function quantileLabels(options: SnapshotOptions): QuantileLabel[] {
-  const out = BUILT_IN.map((q) => ({ ...q, value: Number(q.label) }))
-  const seen = new Set(out.map((q) => q.label))
-  for (const q of options.quantiles ?? []) {
-    const label = formatValue(q.value)
+function quantileLabels(options: ReadOptions): QuantileLabel[] {
+  const all = [...STANDARD_QUANTILES, ...(options.quantiles ?? [])]
+  const out: QuantileLabel[] = []
+  const seen = new Set<string>()
+  for (let index = 0; index < all.length; index++) {
+    const label = formatValue(all[index].value)
     if (seen.has(label)) continue
     seen.add(label)
-    out.push({ key: q.key, label, value: q.value })
+    out.push({ index, label, value: all[index].value })
   }
   return out.sort((a, b) => a.value - b.value)
-}
-
-/** The quantile in seconds; NaN when the window is empty (as Prometheus clients report an empty summary). */
-function quantileValue(s: MetricSnapshot, key: string): number {
-  const ns =
-    key === 'p50_ns' ? s.p50_ns : key === 'p95_ns' ? s.p95_ns : key === 'p99_ns' ? s.p99_ns : (s.quantiles?.[key] ?? null)
-  return ns === null ? NaN : seconds(ns)
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { requireContentType } from '../content-type.js'
-import { acquireMetric } from '../metric-lookup.js'
+import { refusalError } from '../errors.js'
 import {
   BodyTooLargeResponse,
   InvalidJobError,
@@ -31,10 +31,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = asyn
       },
     },
     (request, reply) => {
-      const metric = acquireMetric(store, request.params.id)
       const { event, count = 1 } = request.body
-      store.recordJob(metric, event, count)
-      reply.code(202).send({ accepted: count })
+      const accepted = store.ingestJobEvents(request.params.id, event, count)
+      if (typeof accepted !== 'number') throw refusalError(accepted)
+      reply.code(202).send({ accepted })
     },
   )
 }

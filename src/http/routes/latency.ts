@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
+import { NO_STATUS } from '../../store/sample-layout.js'
 import { scanLatencyBatch } from '../batch-body.js'
 import { requireContentType } from '../content-type.js'
 import { parseJsonBodies } from '../json-body.js'
-import { acquireMetric } from '../metric-lookup.js'
+import { refusalError } from '../errors.js'
 import {
   BodyTooLargeResponse,
   InvalidLatencyError,
@@ -22,7 +23,8 @@ export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = 
       onRequest: requireContentType,
       schema: {
         summary: 'Record one latency sample or a batch',
-        description: 'Creates the metric on first use. A batch is all-or-nothing: one bad value stores nothing.',
+        description:
+          'Creates the metric on first use. A batch is all-or-nothing: one bad value, or a status array whose length differs from the batch, stores nothing.',
         params: MetricIdParams,
         body: LatencyBody,
         response: {
@@ -35,12 +37,11 @@ export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = 
       },
     },
     (request, reply) => {
-      const metric = acquireMetric(store, request.params.id)
       // A batch is a number[] from JSON.parse or, from the fast path, a Float64Array.
-      const latency = request.body.latency_ns
-      if (typeof latency === 'number') store.recordLatency(metric, latency)
-      else store.recordLatencies(metric, latency)
-      reply.code(202).send({ accepted: typeof latency === 'number' ? 1 : latency.length })
+      const { latency_ns: latency, status = NO_STATUS } = request.body
+      const accepted = store.ingestSamples(request.params.id, latency, status)
+      if (typeof accepted !== 'number') throw refusalError(accepted)
+      reply.code(202).send({ accepted })
     },
   )
 }

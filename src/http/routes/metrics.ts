@@ -2,17 +2,16 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import type { MetricSnapshot, MetricStore } from '../../store/metric-store.js'
-import { MetricNotFoundError } from '../errors.js'
+import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, maxSeriesPoints } from '../../store/metric-store.js'
+import { BadQueryError, MetricNotFoundError } from '../errors.js'
 import { CONTENT_TYPES, negotiate, parseFormat } from '../exposition/negotiate.js'
 import { startProcessMetrics } from '../exposition/process-metrics.js'
 import { renderExposition } from '../exposition/render.js'
-import { forEachMetricInSlices } from '../metric-slices.js'
 import { requireMetric } from '../metric-lookup.js'
 import { parseReadQuery } from '../read-query.js'
 import { InvalidIdError, InvalidReadError, MetricIdParams, MetricNotFoundResponse } from '../schemas/common.js'
 import { MetricsListOk, MetricsListQuery } from '../schemas/exposition.js'
-import { MetricSnapshot as MetricSnapshotSchema, ReadQuery } from '../schemas/snapshot.js'
+import { MetricSnapshot as MetricSnapshotSchema, ReadQuery, Series, SeriesQuery } from '../schemas/snapshot.js'
 
 export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number }> = async (
   app,
@@ -45,7 +44,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
         return (reply as unknown as FastifyReply).send(Readable.from(chunks, { objectMode: false }))
       }
       const snapshots: MetricSnapshot[] = []
-      await forEachMetricInSlices(store, (metric) => {
+      await store.forEachInSlices((metric) => {
         snapshots.push(store.snapshot(metric, options))
       })
       return {
@@ -85,6 +84,26 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
     },
   )
 
+  app.get(
+    '/metrics/:id/series',
+    {
+      schema: {
+        summary: 'Exact statistics of one metric per time step over the window',
+        description:
+          'One point per step of step_ms (t_ms a multiple of step_ms, in Unix ms) that overlaps the window, oldest first, empty steps included; the first point holds only samples inside the window, the last is the step in progress.',
+        params: MetricIdParams,
+        querystring: SeriesQuery,
+        response: { 200: Series, 400: InvalidReadError, 404: MetricNotFoundResponse },
+      },
+    },
+    async (request) => {
+      const metric = requireMetric(store, request.params.id)
+      const options = parseReadQuery(request.query, store.windowMs)
+      const stepMs = parseStep(request.query.step_ms, options.windowMs)
+      return store.series(metric, options, stepMs)
+    },
+  )
+
   app.delete(
     '/metrics/:id',
     {
@@ -113,4 +132,18 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
       return reply.code(204).send(null)
     },
   )
+}
+
+/** ?step_ms=: an integer >= 1 giving at most MAX_SERIES_POINTS points; by default the window / 60, rounded up. */
+function parseStep(text: string | undefined, windowMs: number): number {
+  if (text === undefined) return Math.ceil(windowMs / 60)
+  const step = /^\d{1,15}$/.test(text) ? Number(text) : NaN
+  if (!(step >= 1)) throw new BadQueryError(`step_ms must be an integer >= 1, got "${text}"`)
+  const points = maxSeriesPoints(windowMs, step)
+  if (points > MAX_SERIES_POINTS) {
+    throw new BadQueryError(
+      `step_ms ${step} over window_ms ${windowMs} gives up to ${points} points; a series has at most ${MAX_SERIES_POINTS}: use a larger step_ms or a shorter window_ms`,
+    )
+  }
+  return step
 }

@@ -1,8 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { Type } from '@sinclair/typebox'
+import { METRIC_ID_PATTERN } from '../../store/ingest.js'
 
-/** Metric ids: what fits in a URL path segment and a Prometheus label unescaped. */
-export const METRIC_ID_PATTERN = '^[A-Za-z0-9_.:-]{1,128}$'
 
 export const MetricIdParams = Type.Object(
   {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
-import { JOB_EVENTS, type JobEvent } from '../../store/metric-store.js'
+import { MAX_JOB_COUNT } from '../../store/ingest.js'
+import { JOB_EVENTS, type JobEvent } from '../../store/metric.js'
 
-export const MAX_JOB_COUNT = 1_000_000
 
 export const JobBody = Type.Object(
   {

@@ -8,7 +8,39 @@ export const ReadQuery = Type.Object({
   quantiles: Type.Optional(
     Type.String({ description: 'Extra quantiles, comma-separated, each 0 < q <= 1', examples: ['0.9,0.999'] }),
   ),
+  status: Type.Optional(
+    Type.String({
+      description:
+        'Only samples whose status matches count, for every windowed field: comma-separated exact statuses 0..999 or classes 1xx..9xx, at most 16. Samples without a status never match.',
+      examples: ['2xx,404'],
+    }),
+  ),
+  le_ns: Type.Optional(
+    Type.String({
+      description: 'SLO thresholds in ns, comma-separated integers 1..2^53-1, at most 16: adds `le` with the count and share of samples at or under each',
+      examples: ['1000000,250000000'],
+    }),
+  ),
 })
+
+export const SeriesQuery = Type.Object({
+  ...ReadQuery.properties,
+  step_ms: Type.Optional(
+    Type.String({
+      description: 'Step length in ms, an integer >= 1 (default: the window / 60, rounded up); at most 10,000 points',
+      examples: ['1000'],
+    }),
+  ),
+})
+
+const LeShares = Type.Record(
+  Type.String(),
+  Type.Object({
+    count: Type.Integer({ description: 'Samples at or under the threshold' }),
+    fraction: NullableNumber,
+  }),
+  { description: 'Per ?le_ns= threshold (keyed as written): samples with value <= it, and their share of count (null when count is 0)' },
+)
 
 export const JobCounts = Type.Object({
   created: Type.Integer(),
@@ -32,6 +64,13 @@ export const MetricSnapshot = Type.Object(
     p95_ns: NullableNumber,
     p99_ns: NullableNumber,
     quantiles: Type.Optional(Type.Record(Type.String(), NullableNumber)),
+    le: Type.Optional(LeShares),
+    statuses: Type.Record(Type.String(), Type.Integer(), { description: 'In-window samples by status; samples without a status are not in it' }),
+    errors: Type.Integer({ description: 'In-window samples whose status is 0 or >= 500' }),
+    error_rate: Type.Unsafe<number | null>({
+      type: ['number', 'null'],
+      description: 'errors / in-window samples that have a status; null when none has',
+    }),
     jobs: JobCounts,
   },
   {
@@ -40,7 +79,43 @@ export const MetricSnapshot = Type.Object(
       {
         id: 'checkout', window_ms: 60000, count: 3, total: 10,
         min_ns: 1200, max_ns: 98000, mean_ns: 33566.67, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
+        statuses: { '200': 2, '503': 1 }, errors: 1, error_rate: 0.3333333333333333,
         jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
+      },
+    ],
+  },
+)
+
+export const SeriesPoint = Type.Object({
+  t_ms: Type.Integer({ description: 'Start of the step, Unix ms, a multiple of step_ms' }),
+  count: Type.Integer({ description: 'Samples of the step (inside the window, matching ?status=)' }),
+  min_ns: NullableNumber,
+  max_ns: NullableNumber,
+  mean_ns: NullableNumber,
+  p50_ns: NullableNumber,
+  p95_ns: NullableNumber,
+  p99_ns: NullableNumber,
+  quantiles: Type.Optional(Type.Record(Type.String(), NullableNumber)),
+  le: Type.Optional(LeShares),
+  errors: Type.Integer({ description: 'Samples of the step whose status is 0 or >= 500' }),
+})
+
+export const Series = Type.Object(
+  {
+    id: Type.String(),
+    window_ms: Type.Integer(),
+    step_ms: Type.Integer(),
+    points: Type.Array(SeriesPoint),
+  },
+  {
+    description: 'Exact statistics per step over the window; statistics are null for a step without samples',
+    examples: [
+      {
+        id: 'checkout', window_ms: 60000, step_ms: 1000,
+        points: [
+          { t_ms: 1795996034000, count: 12, min_ns: 1100, max_ns: 98000, mean_ns: 20150.5, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000, errors: 1 },
+          { t_ms: 1795996035000, count: 0, min_ns: null, max_ns: null, mean_ns: null, p50_ns: null, p95_ns: null, p99_ns: null, errors: 0 },
+        ],
       },
     ],
   },
@@ -86,6 +161,7 @@ export const AllMetrics = Type.Object(
           {
             id: 'checkout', window_ms: 60000, count: 3, total: 10,
             min_ns: 1200, max_ns: 98000, mean_ns: 33566.67, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
+            statuses: { '200': 2, '503': 1 }, errors: 1, error_rate: 0.3333333333333333,
             jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
           },
         ],

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import { buildApp } from './http/app.js'
+import { MetricStore } from './store/metric-store.js'
+import { StatePersistence } from './store/state-persistence.js'
+
+/**
+ * The composition root: builds the store, the state persistence and every door
+ * (today the HTTP app), starts them in order and stops them in one order.
+ *
+ *   start: store -> state loaded -> idle sweep -> doors listening -> periodic saves
+ *   stop:  doors stop accepting and finish in-flight work -> sweep and saves stop
+ *          -> final save
+ *
+ * So every write a door answered is in the final save, and nothing arrives
+ * after it. main.ts only parses the configuration and calls startService; tests
+ * start the whole service in-process the same way.
+ */
+export interface Service {
+  readonly store: MetricStore
+  readonly http: FastifyInstance
+  /** The HTTP door's address, e.g. http://127.0.0.1:8080. */
+  readonly address: string
+  /** Stops every door, then writes the final save; resolves when done. */
+  stop(): Promise<void>
+}
+
+export interface ServiceHooks {
+  /** Where logs go (default stdout). */
+  logStream?: NodeJS.WritableStream
+  /** The store's clock, for tests. */
+  now?: () => number
+}
+
+/** Builds and starts the service; rejects, with every part it started stopped again, if any part fails to start. */
+export async function startService(config: Config, hooks: ServiceHooks = {}): Promise<Service> {
+  const store = new MetricStore({
+    maxMetrics: config.maxMetrics,
+    maxSamples: config.maxSamples,
+    windowMs: config.windowMs,
+    bucketBoundsNs: config.histogramBuckets.map((s) => Math.round(s * 1e9)),
+    now: hooks.now,
+  })
+  const http = buildApp(store, { ...config, logStream: hooks.logStream })
+  const log = http.log
+  const persistence = config.stateFile === undefined ? undefined : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log)
+  const sweep = sweepIdleMetrics(store, config.idleTtlMs)
+
+  const stop = async () => {
+    // server.close() closes only the keep-alive connections idle at that moment: one
+    // whose request was still in flight would stay open after its response until
+    // keepAliveTimeout (65 s), past the grace delay. Close each as soon as it goes idle.
+    const closeIdle = setInterval(() => http.server.closeIdleConnections(), 50)
+    try {
+      await http.close()
+    } finally {
+      clearInterval(closeIdle)
+      clearInterval(sweep)
+    }
+    // After the last request, so every answered write is in the final save.
+    await persistence?.stop()
+  }
+
+  try {
+    await persistence?.load()
+    if (config.authToken === undefined) {
+      log.warn('AUTH_TOKEN is not set: every route is open to anyone who can reach this address')
+    }
+    const address = await http.listen({ port: config.port, host: config.host })
+    persistence?.start()
+    return { store, http, address, stop }
+  } catch (err) {
+    clearInterval(sweep)
+    await http.close()
+    throw err
+  }
+}
+
+/**
+ * Removes metrics with no write for idleTtlMs (0: never). The sweep runs every
+ * quarter of the TTL (at most once a minute, at least every 100 ms), so a metric
+ * goes at most that long after its TTL; the timer never keeps the process alive.
+ */
+function sweepIdleMetrics(store: MetricStore, idleTtlMs: number): NodeJS.Timeout | undefined {
+  if (idleTtlMs <= 0) return undefined
+  const every = Math.min(60_000, Math.max(100, Math.floor(idleTtlMs / 4)))
+  return setInterval(() => store.evictIdle(idleTtlMs), every).unref()
+}
