@@ -20,7 +20,16 @@ async function main(): Promise<void> {
     return
   }
   const { config } = parsed
-  const service = await startService(config)
+  let service
+  try {
+    service = await startService(config)
+  } catch (err) {
+    // A setting the environment cannot honour (a port in use, a state file that
+    // cannot be written): one line naming it, exit 2, as for an invalid value.
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`latency-tracker: cannot start: ${err.message}\n`)
+    process.exit(2)
+  }
   const log = service.http.log
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'shutting down after an unexpected error')
