@@ -98,7 +98,7 @@ export interface TimedSample {
 }
 
 /** Samples whose age at `now` is strictly less than windowMs (age = now − time). */
-export function inWindow(samples: readonly TimedSample[], now: number, windowMs: number): TimedSample[] {
+export function inWindow<T extends TimedSample>(samples: readonly T[], now: number, windowMs: number): T[] {
   return samples.filter((s) => now - s.time < windowMs)
 }
 
@@ -147,4 +147,146 @@ export function ringContents(ring: { forEach(visit: (value: number, time: number
   const out: TimedPair[] = []
   ring.forEach((value, time) => out.push({ value, time }))
   return out
+}
+
+/** A sample as a test recorded it: value, clock time, and status (undefined: sent without one). */
+export interface StatusSample {
+  value: number
+  time: number
+  status?: number
+}
+
+/**
+ * Whether `term` is a well-formed ?status= term: a class "1xx".."9xx", or an
+ * exact status 0..999 written the way String() writes it (so no leading zero,
+ * no sign, no space).
+ */
+export function isValidStatusTermRef(term: string): boolean {
+  if (/^[1-9]xx$/.test(term)) return true
+  return /^[0-9]+$/.test(term) && String(Number(term)) === term && Number(term) <= 999
+}
+
+/** Whether a sample's status matches any of the terms ("404": that status; "5xx": 500..599). No status never matches. */
+export function statusMatchesRef(status: number | undefined, terms: readonly string[]): boolean {
+  if (status === undefined) return false
+  return terms.some((term) => (term.endsWith('xx') ? status >= Number(term[0]) * 100 && status <= Number(term[0]) * 100 + 99 : status === Number(term)))
+}
+
+/** An error: no response (0) or a server error (500..999). */
+export function isErrorStatusRef(status: number): boolean {
+  return status === 0 || status >= 500
+}
+
+/** What a read asks for beyond its window, as the query strings give it (split on commas). */
+export interface RefReadOptions {
+  /** ?status= terms; undefined: no filter. */
+  status?: readonly string[]
+  /** ?quantiles= values as written. */
+  quantiles?: readonly string[]
+  /** ?le_ns= thresholds as written. */
+  le?: readonly string[]
+}
+
+/** The windowed statistics of a snapshot or a series point, in the service's JSON shape. */
+export interface RefStats {
+  count: number
+  min_ns: number | null
+  max_ns: number | null
+  /** From the exact sum: compare with alignMean / closeToMean. */
+  mean_ns: number | null
+  p50_ns: number | null
+  p95_ns: number | null
+  p99_ns: number | null
+  quantiles?: Record<string, number | null>
+  le?: Record<string, { count: number; fraction: number | null }>
+  statuses: Record<string, number>
+  errors: number
+  error_rate: number | null
+}
+
+/**
+ * Statistics of `samples` (already chosen by time) as the contract defines them:
+ * with a status filter only the matching samples count, for every field; a
+ * field over no sample is null.
+ */
+export function refStats(samples: readonly StatusSample[], options: RefReadOptions = {}): RefStats {
+  const terms = options.status
+  const kept = terms === undefined ? samples : samples.filter((s) => statusMatchesRef(s.status, terms))
+  const values = kept.map((s) => s.value)
+  const n = values.length
+  const at = (q: string) => (n === 0 ? null : nearestRank(values, q))
+  const statuses: Record<string, number> = {}
+  let withStatus = 0
+  let errors = 0
+  for (const s of kept) {
+    if (s.status === undefined) continue
+    withStatus++
+    if (isErrorStatusRef(s.status)) errors++
+    statuses[String(s.status)] = (statuses[String(s.status)] ?? 0) + 1
+  }
+  const stats: RefStats = {
+    count: n,
+    min_ns: refMin(values),
+    max_ns: refMax(values),
+    mean_ns: refMean(values),
+    p50_ns: at('0.5'),
+    p95_ns: at('0.95'),
+    p99_ns: at('0.99'),
+    statuses,
+    errors,
+    error_rate: withStatus === 0 ? null : errors / withStatus,
+  }
+  if (options.quantiles !== undefined) stats.quantiles = Object.fromEntries(options.quantiles.map((q) => [q, at(q)]))
+  if (options.le !== undefined) {
+    stats.le = Object.fromEntries(
+      options.le.map((t) => {
+        const count = values.filter((v) => v <= Number(t)).length
+        return [t, { count, fraction: n === 0 ? null : count / n }]
+      }),
+    )
+  }
+  return stats
+}
+
+/** A series point as the reference computes it: the step's start and the samples it holds. */
+export interface RefStep {
+  t_ms: number
+  samples: StatusSample[]
+}
+
+/**
+ * Every step [k·step, (k+1)·step) that overlaps the window [now − windowMs, now],
+ * oldest first; each holds the samples with floor(time / step) = k that are in
+ * the window (time > now − windowMs, time <= now).
+ */
+export function refSeries(samples: readonly StatusSample[], now: number, windowMs: number, stepMs: number): RefStep[] {
+  const since = now - windowMs
+  const byStep = new Map<number, StatusSample[]>()
+  for (const s of samples) {
+    if (!(s.time > since && s.time <= now)) continue
+    const k = Math.floor(s.time / stepMs)
+    const step = byStep.get(k)
+    if (step === undefined) byStep.set(k, [s])
+    else step.push(s)
+  }
+  const steps: RefStep[] = []
+  // Candidates one step beyond each end; the overlap test keeps the right ones.
+  for (let k = Math.floor(since / stepMs) - 1; k <= Math.floor(now / stepMs) + 1; k++) {
+    const start = k * stepMs
+    if (start <= now && start + stepMs > since) steps.push({ t_ms: start, samples: byStep.get(k) ?? [] })
+  }
+  return steps
+}
+
+/**
+ * `got` with its mean_ns replaced by `want`'s when the two agree within the
+ * rounding of a float sum (closeToMean), so that toEqual(want) compares every
+ * other field exactly and still shows a mean that is really off.
+ */
+export function alignMean<T extends { mean_ns?: unknown; count?: unknown }>(got: T, want: { mean_ns: number | null }): T {
+  const mean = got.mean_ns
+  if (typeof mean === 'number' && want.mean_ns !== null && typeof got.count === 'number' && closeToMean(mean, want.mean_ns, got.count)) {
+    return { ...got, mean_ns: want.mean_ns }
+  }
+  return got
 }
