@@ -26,6 +26,8 @@ export interface Config {
   maxEventLoopDelayMs: number
   /** Upper bounds of the latency histogram in seconds, strictly ascending (whole nanoseconds). */
   histogramBuckets: readonly number[]
+  /** 'off' removes the dashboard at / and its files. */
+  dashboard: 'on' | 'off'
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -61,7 +63,17 @@ interface BucketsSetting {
   secret?: undefined
   help: string
 }
-type Setting = IntegerSetting | TextSetting | BucketsSetting
+interface ChoiceSetting {
+  key: keyof Config
+  env: string
+  flag: string
+  kind: 'choice'
+  choices: readonly string[]
+  default: string
+  secret?: undefined
+  help: string
+}
+type Setting = IntegerSetting | TextSetting | BucketsSetting | ChoiceSetting
 
 /** The default histogram bounds: 1, 2.5, 5 per decade from 1 µs to 50 s, then 60 s. */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze(DEFAULT_BUCKET_BOUNDS_NS.map((ns) => ns / 1e9))
@@ -84,6 +96,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'requestTimeoutMs', env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'integer', min: 100, max: 3_600_000, default: 30_000, help: 'close connections whose whole request takes longer' },
   { key: 'maxEventLoopDelayMs', env: 'MAX_EVENT_LOOP_DELAY_MS', flag: 'max-event-loop-delay-ms', kind: 'integer', min: 0, max: 60_000, default: 1_000, help: 'answer 503 while event-loop delay is above this (0: never)' },
   { key: 'histogramBuckets', env: 'HISTOGRAM_BUCKETS', flag: 'histogram-buckets', kind: 'buckets', default: DEFAULT_HISTOGRAM_BUCKETS, help: 'latency histogram bucket bounds in seconds, comma-separated, strictly ascending' },
+  { key: 'dashboard', env: 'DASHBOARD', flag: 'dashboard', kind: 'choice', choices: ['on', 'off'], default: 'on', help: 'the live dashboard at / (on, off)' },
 ]
 
 export class ConfigError extends Error {
@@ -158,6 +171,9 @@ function parseSetting(s: Setting, raw: string, source: string): number | string 
       return raw
     case 'buckets':
       return parseBuckets(raw, source)
+    case 'choice':
+      if (!s.choices.includes(raw)) throw new ConfigError(`${source} must be one of ${s.choices.join(', ')}, got "${raw}"`)
+      return raw
   }
 }
 

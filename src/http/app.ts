@@ -13,6 +13,7 @@ import type { LogLevel } from '../config.js'
 import type { MetricStore } from '../store/metric-store.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
+import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonBodies } from './json-body.js'
 import { countRequests, requestTracker } from './request-counters.js'
@@ -32,6 +33,8 @@ export interface AppOptions extends TokenOptions {
   maxEventLoopDelayMs?: number
   /** Where pino writes; defaults to stdout. */
   logStream?: NodeJS.WritableStream
+  /** 'off': no dashboard at /. */
+  dashboard?: 'on' | 'off'
 }
 
 export const BODY_LIMIT = 1024 * 1024
@@ -99,6 +102,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0 })
   app.register(latencyRoutes, { store })
   app.register(jobRoutes, { store })
+  if (options.dashboard !== 'off') app.register(dashboardRoutes)
   return app
 }
 

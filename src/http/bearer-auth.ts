@@ -13,11 +13,12 @@ const READ_METHODS = new Set(['GET', 'HEAD'])
 const BEARER = /^Bearer +(\S+)$/i
 
 /**
- * Bearer tokens: AUTH_TOKEN opens every route but /healthz; READ_TOKEN opens
- * GET/HEAD only (a write with it is 403, not 401: the caller is known but not
- * allowed). @fastify/bearer-auth has no read-only key nor a 401/403 split, so
- * this is a small hook of our own. Tokens are compared as SHA-256 digests with
- * timingSafeEqual: constant time, whatever their lengths.
+ * Bearer tokens: AUTH_TOKEN opens every route but /healthz and the dashboard's
+ * files (open to all); READ_TOKEN opens GET/HEAD only (a write with it is 403,
+ * not 401: the caller is known but not allowed). @fastify/bearer-auth has no
+ * read-only key nor a 401/403 split, so this is a small hook of our own. Tokens
+ * are compared as SHA-256 digests with timingSafeEqual: constant time, whatever
+ * their lengths.
  */
 export function bearerAuth(app: FastifyInstance, options: TokenOptions): void {
   if (options.authToken === undefined) return
@@ -25,6 +26,8 @@ export function bearerAuth(app: FastifyInstance, options: TokenOptions): void {
   const read = options.readToken === undefined ? undefined : digest(options.readToken)
   app.addHook('onRequest', (request, reply, done) => {
     if (OPEN_ROUTES.has(request.routeOptions.url ?? '')) return done()
+    // The dashboard's static files (http/dashboard.ts) hold no data; the page asks for a token itself.
+    if (request.routeOptions.config.dashboardFile === true && READ_METHODS.has(request.method)) return done()
     const match = BEARER.exec(request.headers.authorization ?? '')
     const presented = match === null ? undefined : digest(match[1])
     const isFull = presented !== undefined && timingSafeEqual(presented, full)
