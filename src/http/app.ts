@@ -13,6 +13,7 @@ import type { LogLevel } from '../config.js'
 import type { MetricStore } from '../store/metric-store.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
+import { decodeContentEncoding } from './content-encoding.js'
 import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonBodies } from './json-body.js'
@@ -89,6 +90,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
   parseJsonBodies(app)
+  app.addHook('preParsing', decodeContentEncoding)
   countRequests(app, track)
   app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs ?? 0,
