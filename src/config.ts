@@ -26,6 +26,10 @@ export interface Config {
   maxEventLoopDelayMs: number
   /** Upper bounds of the latency histogram in seconds, strictly ascending (whole nanoseconds). */
   histogramBuckets: readonly number[]
+  /** Port of the StatsD UDP socket and TCP server (0: free ports); 'off': no StatsD listener. */
+  statsdPort: number | 'off'
+  /** Address the StatsD listeners bind to; defaults to HOST. */
+  statsdHost: string
   /** 'off' removes the dashboard at / and its files. */
   dashboard: 'on' | 'off'
 }
@@ -52,6 +56,8 @@ interface TextSetting {
   default: string | undefined
   /** Never printed: replaced by "[set]" in the startup log. */
   secret?: boolean
+  /** What --help shows as the default when it is not a fixed value. */
+  defaultText?: string
   help: string
 }
 interface BucketsSetting {
@@ -73,7 +79,17 @@ interface ChoiceSetting {
   secret?: undefined
   help: string
 }
-type Setting = IntegerSetting | TextSetting | BucketsSetting | ChoiceSetting
+/** A port, or `off` for a listener that is not started. */
+interface PortOrOffSetting {
+  key: keyof Config
+  env: string
+  flag: string
+  kind: 'port-or-off'
+  default: number
+  secret?: undefined
+  help: string
+}
+type Setting = IntegerSetting | TextSetting | BucketsSetting | PortOrOffSetting | ChoiceSetting
 
 /** The default histogram bounds: 1, 2.5, 5 per decade from 1 µs to 50 s, then 60 s. */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze(DEFAULT_BUCKET_BOUNDS_NS.map((ns) => ns / 1e9))
@@ -96,6 +112,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'requestTimeoutMs', env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'integer', min: 100, max: 3_600_000, default: 30_000, help: 'close connections whose whole request takes longer' },
   { key: 'maxEventLoopDelayMs', env: 'MAX_EVENT_LOOP_DELAY_MS', flag: 'max-event-loop-delay-ms', kind: 'integer', min: 0, max: 60_000, default: 1_000, help: 'answer 503 while event-loop delay is above this (0: never)' },
   { key: 'histogramBuckets', env: 'HISTOGRAM_BUCKETS', flag: 'histogram-buckets', kind: 'buckets', default: DEFAULT_HISTOGRAM_BUCKETS, help: 'latency histogram bucket bounds in seconds, comma-separated, strictly ascending' },
+  { key: 'statsdPort', env: 'STATSD_PORT', flag: 'statsd-port', kind: 'port-or-off', default: 8125, help: 'StatsD UDP and TCP port (0 picks free ones; off: no StatsD listener)' },
+  { key: 'statsdHost', env: 'STATSD_HOST', flag: 'statsd-host', kind: 'text', default: undefined, defaultText: "HOST's value", help: 'StatsD listen address (StatsD has no authentication: keep it on loopback or a private interface)' },
   { key: 'dashboard', env: 'DASHBOARD', flag: 'dashboard', kind: 'choice', choices: ['on', 'off'], default: 'on', help: 'the live dashboard at / (on, off)' },
 ]
 
@@ -124,6 +142,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     const value = raw === undefined ? s.default : parseSetting(s, raw.trim(), source)
     if (value !== undefined) config[s.key] = value
   }
+  config.statsdHost ??= config.host
   checkCombinations(config as unknown as Config)
   return { help: false, config: config as unknown as Config }
 }
@@ -153,6 +172,12 @@ export function loggableConfig(config: Config): Record<string, unknown> {
 
 function parseSetting(s: Setting, raw: string, source: string): number | string | readonly number[] {
   switch (s.kind) {
+    case 'port-or-off':
+      if (raw === 'off') return 'off'
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+        throw new ConfigError(`${source} must be a port from 0 to 65535 (0 picks a free one) or "off", got "${raw}"`)
+      }
+      return Number(raw)
     case 'integer': {
       if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${source} must be an integer, got "${raw}"`)
       const n = Number(raw) + 0 // "+ 0" turns "-0" into 0
@@ -207,7 +232,7 @@ function parseBuckets(raw: string, source: string): readonly number[] {
 
 export function helpText(): string {
   const rows = SETTINGS.map(
-    (s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help} (default ${s.default ?? 'unset'})`,
+    (s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help} (default ${(s.kind === 'text' ? s.defaultText : undefined) ?? s.default ?? 'unset'})`,
   )
   return ['Usage: latency-tracker [options]', '', 'Each option can also be set by the environment variable beside it.', '', ...rows, `  ${'--help, -h'.padEnd(51)} print this help and exit`, ''].join('\n')
 }

@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify'
-import type { Config } from './config.js'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { type Config, ConfigError } from './config.js'
 import { buildApp } from './http/app.js'
 import { MetricStore } from './store/metric-store.js'
 import { StatePersistence } from './store/state-persistence.js'
+import { StatsdCounters } from './statsd/statsd-counters.js'
+import { StatsdDoor } from './statsd/statsd-door.js'
 
 /**
  * The composition root: builds the store, the state persistence and every door
@@ -21,6 +23,8 @@ export interface Service {
   readonly http: FastifyInstance
   /** The HTTP door's address, e.g. http://127.0.0.1:8080. */
   readonly address: string
+  /** The StatsD door (its udpPort and tcpPort), or undefined with STATSD_PORT=off. */
+  readonly statsd: StatsdDoor | undefined
   /** Stops every door, then writes the final save; resolves when done. */
   stop(): Promise<void>
 }
@@ -41,8 +45,13 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
     bucketBoundsNs: config.histogramBuckets.map((s) => Math.round(s * 1e9)),
     now: hooks.now,
   })
-  const http = buildApp(store, { ...config, logStream: hooks.logStream })
+  const statsdCounters = config.statsdPort === 'off' ? undefined : new StatsdCounters()
+  const http = buildApp(store, { ...config, logStream: hooks.logStream, statsdCounters })
   const log = http.log
+  const statsd =
+    config.statsdPort === 'off' || statsdCounters === undefined
+      ? undefined
+      : new StatsdDoor({ store, counters: statsdCounters, host: config.statsdHost, port: config.statsdPort, log })
   const persistence = config.stateFile === undefined ? undefined : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log)
   const sweep = sweepIdleMetrics(store, config.idleTtlMs)
 
@@ -52,7 +61,7 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
     // keepAliveTimeout (65 s), past the grace delay. Close each as soon as it goes idle.
     const closeIdle = setInterval(() => http.server.closeIdleConnections(), 50)
     try {
-      await http.close()
+      await Promise.all([http.close(), statsd?.stop()])
     } finally {
       clearInterval(closeIdle)
       clearInterval(sweep)
@@ -66,14 +75,37 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
     if (config.authToken === undefined) {
       log.warn('AUTH_TOKEN is not set: every route is open to anyone who can reach this address')
     }
+    await startStatsd(statsd, config, log)
     const address = await http.listen({ port: config.port, host: config.host })
     persistence?.start()
-    return { store, http, address, stop }
+    return { store, http, address, statsd, stop }
   } catch (err) {
     clearInterval(sweep)
-    await http.close()
+    await Promise.all([http.close(), statsd?.stop()])
     throw err
   }
+}
+
+/**
+ * Starts the StatsD door and says where it listens. A port it cannot have is a
+ * ConfigError naming STATSD_PORT, so main exits 2 with one line.
+ */
+async function startStatsd(statsd: StatsdDoor | undefined, config: Config, log: FastifyBaseLogger): Promise<void> {
+  if (statsd === undefined) return
+  try {
+    await statsd.start()
+  } catch (err) {
+    throw new ConfigError(`STATSD_PORT ${config.statsdPort} (STATSD_HOST ${config.statsdHost}) is not available: ${(err as Error).message}; choose another port, 0 for free ones, or off`)
+  }
+  const { udpPort, tcpPort } = statsd
+  log.info({ statsd_udp_port: udpPort, statsd_tcp_port: tcpPort }, `StatsD listening on udp://${config.statsdHost}:${udpPort} and tcp://${config.statsdHost}:${tcpPort}`)
+  if (!isLoopback(config.statsdHost)) {
+    log.warn(`StatsD has no authentication (AUTH_TOKEN does not cover it): anyone who can reach ${config.statsdHost}:${udpPort} can write metrics`)
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 /**

@@ -8,7 +8,8 @@ import { type Service, type ServiceHooks, startService } from '../src/service.js
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const parsed = loadConfig([], {})
   if (parsed.help) throw new Error('unreachable')
-  return { ...parsed.config, port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides }
+  // StatsD off unless a test asks for it (statsdPort: 0): its default port 8125 is one port for all test files.
+  return { ...parsed.config, port: 0, host: '127.0.0.1', logLevel: 'silent', statsdPort: 'off', ...overrides }
 }
 
 const running: Service[] = []

@@ -137,14 +137,9 @@ export function manualClock(start = 1_000) {
   }
 }
 
-export interface TimedPair {
-  value: number
-  time: number
-}
-
 /** Every (value, time) pair a ring holds, oldest first, via its forEach. */
-export function ringContents(ring: { forEach(visit: (value: number, time: number) => void): void }): TimedPair[] {
-  const out: TimedPair[] = []
+export function ringContents(ring: { forEach(visit: (value: number, time: number) => void): void }): TimedSample[] {
+  const out: TimedSample[] = []
   ring.forEach((value, time) => out.push({ value, time }))
   return out
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_CHUNK_SAMPLES, DEFAULT_MAX_POOLED_SAMPLES, RingPool, type RingRegion } from '../src/store/ring-pool.js'
 import { INITIAL_CAPACITY } from '../src/store/sample-ring.js'
 import { OpenRing } from './open-ring.js'
-import { refGrownCapacity, ringContents, type TimedPair } from './reference.js'
+import { refGrownCapacity, ringContents, type TimedSample } from './reference.js'
 
 /** Element ranges [from, to) of regions in the same array must not intersect. */
 function expectDisjoint(regions: RingRegion[]) {
@@ -254,7 +254,7 @@ describe('pooled rings match plain-array models (property)', () => {
           // and rings past maxPooled moving to arrays of their own.
           const pool = new RingPool(maxPooled, chunkSamples)
           const rings = maxes.map((max) => new OpenRing(max, pool))
-          const models: TimedPair[][] = maxes.map(() => [])
+          const models: TimedSample[][] = maxes.map(() => [])
           // The most samples each ring has held since it was made (drives its capacity).
           const peak = maxes.map(() => 0)
           let now = 0

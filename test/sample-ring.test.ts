@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { INITIAL_CAPACITY } from '../src/store/sample-ring.js'
 import { OpenRing } from './open-ring.js'
-import { refGrownCapacity, ringContents, type TimedPair } from './reference.js'
+import { refGrownCapacity, ringContents, type TimedSample } from './reference.js'
 
 
 /** The window as copyWindow reports it, with the copied values trimmed to its count. */
@@ -77,7 +77,7 @@ describe('OpenRing wrap-around', () => {
   it('keeps exactly the most recent maxCapacity samples, oldest first', () => {
     const max = 50
     const ring = new OpenRing(max)
-    const pushed: TimedPair[] = []
+    const pushed: TimedSample[] = []
     for (let i = 0; i < 3 * max + 7; i++) {
       const p = { value: 1000 + i, time: i * 3 }
       ring.push(p.value, p.time)
@@ -119,7 +119,7 @@ describe('OpenRing.copyWindow', () => {
   it('returns only samples whose time is strictly after `since`', () => {
     const ring = new OpenRing(100)
     // times 0, 10, 10, 20, 30
-    const pairs: TimedPair[] = [
+    const pairs: TimedSample[] = [
       { value: 5, time: 0 },
       { value: 1, time: 10 },
       { value: 9, time: 10 },
@@ -169,7 +169,7 @@ describe('OpenRing property: matches a plain-array model', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.array(opArb, { maxLength: 250 }), (max, ops) => {
         const ring = new OpenRing(max)
-        const model: TimedPair[] = []
+        const model: TimedSample[] = []
         let now = 0
         for (const op of ops) {
           if (op.kind === 'push') {

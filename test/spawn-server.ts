@@ -19,6 +19,9 @@ export interface ServerProcess {
   closed(): Promise<void>
 }
 
+/** Loopback, a free HTTP port, and StatsD off unless a test sets STATSD_PORT (its default 8125 is one port for every test file). */
+const BASE_ENV = { HOST: '127.0.0.1', PORT: '0', STATSD_PORT: 'off' }
+
 const running = new Set<ChildProcess>()
 afterEach(() => {
   for (const child of running) child.kill('SIGKILL')
@@ -32,7 +35,7 @@ afterEach(() => {
  */
 export async function spawnServer(env: Record<string, string> = {}, args: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    env: { ...process.env, ...BASE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.add(child)
@@ -98,7 +101,7 @@ export async function runToExit(
   timeoutMs = 10_000,
 ): Promise<ExitResult> {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    env: { ...process.env, ...BASE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.add(child)

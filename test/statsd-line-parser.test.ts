@@ -5,6 +5,7 @@ import { LineKind, LineParser } from '../src/statsd/line-parser.js'
 import { TcpLineFramer, MAX_TCP_LINE_BYTES } from '../src/statsd/tcp-line-framer.js'
 import { METRIC_ID_PATTERN } from '../src/store/ingest.js'
 import { NO_STATUS } from '../src/store/sample-layout.js'
+import { decimalText, nameText, nearValidLine } from './statsd-arbitraries.js'
 import { cleanKeyRef, msToNsRef, type RefLine, refParseLine } from './statsd-reference.js'
 
 /** What the parser made of a line, in the reference's shape. */
@@ -144,44 +145,6 @@ describe('StatsD lines: every kind of bad line', () => {
     expect(got.kind === 'timer' && got.values.length).toBe(10_000)
   })
 })
-
-/** Unsigned decimals as clients write them, and near misses. */
-const decimalText = fc.oneof(
-  fc
-    .tuple(
-      fc.stringMatching(/^\d{0,20}$/),
-      fc.option(fc.stringMatching(/^\d{0,20}$/), { nil: undefined }),
-      fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 0, max: 30 })), { nil: undefined }),
-    )
-    .map(([int, frac, exp]) => `${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : `${exp[0]}${exp[1]}${exp[2]}`}`),
-  fc.double({ min: 0, max: 1e13, noNaN: true }).map(String),
-  fc.constantFrom('', '0', '-1', '+1', 'abc', '1e', '.', 'NaN', 'Infinity', '1e400', '9007199254.740991', '9007199254.7409915', '0.0000005', '0.00000049', '1_000', ' 1'),
-)
-
-const nameText = fc
-  .tuple(
-    fc.string({ unit: fc.constantFrom('a', 'Z', '0', '_', '.', '-', ' ', '\t', '/', 'é', '!', '|', '@', '#', ',', '\u00a0'), maxLength: 12 }),
-    fc.constantFrom('', '', '.completed', '.started', '.failed', '.created', '.retried', '.done'),
-  )
-  .map(([name, suffix]) => name + suffix)
-
-const tagsText = fc
-  .array(fc.constantFrom('status:200', 'status:0', 'status:999', 'status:1000', 'status:', 'status', 'status:abc', 'status:20', 'status:0200', 'env:prod', 'statuses:1', 'a', ''), { maxLength: 3 })
-  .map((tags) => `#${tags.join(',')}`)
-
-const fieldText = fc.oneof(decimalText.map((r) => `@${r}`), tagsText, fc.constantFrom('T1700000000', 'c:abc', '', 'card:low'))
-
-const groupText = fc
-  .tuple(fc.array(decimalText, { minLength: 1, maxLength: 4 }), fc.constantFrom('ms', 'h', 'd', 'c', 'g', 's', 'x', '', 'MS'), fc.array(fieldText, { maxLength: 3 }))
-  .map(([values, type, fields]) => [`${values.join(':')}|${type}`, ...fields].join('|'))
-
-/** Lines close to valid ones: the grammar with wrong parts mixed in. */
-export const nearValidLine = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(nameText, fc.array(groupText, { minLength: 1, maxLength: 3 })).map(([name, groups]) => `${name}:${groups.join(':')}`) },
-  { weight: 1, arbitrary: fc.tuple(nameText, decimalText).map(([name, v]) => `${name}:${v}`) },
-  { weight: 1, arbitrary: fc.constantFrom('_e{5,4}:title|text', '_sc|db|0', 'x', ':', '|', '::', '||ms', 'a:1|ms|', 'a:1|ms||') },
-  { weight: 1, arbitrary: fc.string({ maxLength: 40 }).filter((s) => !s.includes('\n')) },
-)
 
 describe('StatsD lines: the parser agrees with the reference', () => {
   it('on near-valid lines', () => {

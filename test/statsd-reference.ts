@@ -153,3 +153,69 @@ export function refLines(text: string): string[] {
     .map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
     .filter((line) => line !== '')
 }
+
+export const JOB_EVENT_NAMES = JOB_EVENTS
+
+/** What the store should hold for one id after some StatsD lines. */
+export interface RefMetric {
+  values: number[]
+  statuses: (number | undefined)[]
+  jobs: Record<(typeof JOB_EVENTS)[number], number>
+}
+
+/**
+ * The store and the door's counters as the contract says StatsD lines change
+ * them: each line whole or not at all, a new id beyond maxMetrics dropped.
+ */
+export class RefStatsd {
+  readonly metrics = new Map<string, RefMetric>()
+  packets = 0
+  lines = 0
+  samples = 0
+  bad = 0
+  ignored = 0
+  dropped = 0
+
+  constructor(private readonly maxMetrics = Infinity) {}
+
+  /** Applies a datagram (packets + 1) or whole lines of a TCP stream. */
+  apply(text: string, datagram: boolean): void {
+    if (datagram) this.packets++
+    for (const line of refLines(text)) {
+      this.lines++
+      const parsed = refParseLine(line)
+      if (parsed.kind === 'bad') this.bad++
+      else if (parsed.kind === 'ignored') this.ignored++
+      else {
+        let metric = this.metrics.get(parsed.id)
+        if (metric === undefined) {
+          if (this.metrics.size >= this.maxMetrics) {
+            this.dropped++
+            continue
+          }
+          metric = { values: [], statuses: [], jobs: { created: 0, started: 0, completed: 0, failed: 0, retried: 0 } }
+          this.metrics.set(parsed.id, metric)
+        }
+        if (parsed.kind === 'timer') {
+          metric.values.push(...parsed.values)
+          metric.statuses.push(...parsed.values.map(() => parsed.status))
+          this.samples += parsed.values.length
+        } else {
+          metric.jobs[parsed.event] += parsed.count
+        }
+      }
+    }
+  }
+
+  /** service.statsd as GET /metrics should report it. */
+  counts() {
+    return {
+      packets: this.packets,
+      lines: this.lines,
+      samples: this.samples,
+      bad_lines: this.bad,
+      ignored_lines: this.ignored,
+      dropped_lines: this.dropped,
+    }
+  }
+}

@@ -11,7 +11,7 @@ export const BASELINE_MAIN = fileURLToPath(new URL('../baseline-server.mjs', imp
 /** Service settings that must not leak in from the caller's environment. */
 const SERVICE_ENV = [
   'PORT', 'HOST', 'WINDOW_MS', 'MAX_SAMPLES', 'MAX_METRICS', 'LOG_LEVEL', 'AUTH_TOKEN', 'READ_TOKEN',
-  'STATE_FILE', 'STATE_INTERVAL_MS', 'IDLE_TTL_MS', 'NODE_OPTIONS',
+  'STATE_FILE', 'STATE_INTERVAL_MS', 'IDLE_TTL_MS', 'NODE_OPTIONS', 'STATSD_PORT', 'STATSD_HOST',
 ]
 const START_TIMEOUT_MS = 15_000
 const STOP_GRACE_MS = 3_000
@@ -23,7 +23,8 @@ const live = new Map()
 export function childEnv(extra = {}) {
   const env = { ...process.env }
   for (const key of SERVICE_ENV) delete env[key]
-  return { ...env, HOST: '127.0.0.1', PORT: '0', ...extra }
+  // STATSD_PORT=0: the StatsD listeners run as with `npm start`, on free ports rather than a fixed 8125.
+  return { ...env, HOST: '127.0.0.1', PORT: '0', STATSD_PORT: '0', ...extra }
 }
 
 /** Registers a child so that it is killed by PID if the bench process ends first. */

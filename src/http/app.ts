@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify'
 import type { LogLevel } from '../config.js'
 import type { MetricStore } from '../store/metric-store.js'
+import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { decodeContentEncoding } from './content-encoding.js'
@@ -34,6 +35,8 @@ export interface AppOptions extends TokenOptions {
   maxEventLoopDelayMs?: number
   /** Where pino writes; defaults to stdout. */
   logStream?: NodeJS.WritableStream
+  /** The StatsD door's counters, reported by GET /metrics; unset when the door is off. */
+  statsdCounters?: StatsdCounters
   /** 'off': no dashboard at /. */
   dashboard?: 'on' | 'off'
 }
@@ -101,7 +104,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   app.setErrorHandler(errorHandler)
   registerDocs(app)
   app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
-  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0 })
+  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0, statsd: options.statsdCounters })
   app.register(latencyRoutes, { store })
   app.register(jobRoutes, { store })
   if (options.dashboard !== 'off') app.register(dashboardRoutes)

@@ -1,4 +1,5 @@
 import { JOB_EVENTS, type Metric } from '../../store/metric.js'
+import type { StatsdCounters } from '../../statsd/statsd-counters.js'
 import type { MetricStore } from '../../store/metric-store.js'
 import { STANDARD_QUANTILES } from '../../store/range-summary.js'
 import type { ReadOptions } from '../../store/read-options.js'
@@ -23,7 +24,7 @@ import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-
  * - Job, sample and request counters are cumulative counters; in-progress jobs,
  *   in-flight requests, ids held and ring memory are gauges.
  */
-export async function renderExposition(store: MetricStore, options: ReadOptions, format: TextFormat): Promise<Buffer[]> {
+export async function renderExposition(store: MetricStore, options: ReadOptions, format: TextFormat, statsd?: StatsdCounters): Promise<Buffer[]> {
   const summary = new Family(
     'latency_tracker_window_latency_seconds',
     'summary',
@@ -95,10 +96,30 @@ export async function renderExposition(store: MetricStore, options: ReadOptions,
   inFlight.sample('', '', service.inFlight)
 
   const families = [summary, windowSamples, windowErrors, histogram, responses, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
+  if (statsd !== undefined) families.push(...statsdFamilies(statsd))
   const out = families.flatMap((family) => family.render(format))
   out.push(Buffer.from(await renderProcessMetrics(format)))
   if (format === 'openmetrics') out.push(Buffer.from('# EOF\n'))
   return out
+}
+
+/** The StatsD listener's counters; lines by result, where ok is every line the store recorded. */
+function statsdFamilies(statsd: StatsdCounters): Family[] {
+  const c = statsd.counts()
+  const packets = new Family('latency_tracker_statsd_packets_total', 'counter', 'UDP datagrams received by the StatsD listener.')
+  packets.sample('', '', c.packets)
+  const lines = new Family(
+    'latency_tracker_statsd_lines_total',
+    'counter',
+    'StatsD lines received over UDP and TCP by result: ok (recorded), bad (malformed or out of range), ignored (not a timer or job counter), dropped (a new id beyond MAX_METRICS).',
+  )
+  lines.sample('', '{result="ok"}', c.lines - c.bad_lines - c.ignored_lines - c.dropped_lines)
+  lines.sample('', '{result="bad"}', c.bad_lines)
+  lines.sample('', '{result="ignored"}', c.ignored_lines)
+  lines.sample('', '{result="dropped"}', c.dropped_lines)
+  const samples = new Family('latency_tracker_statsd_samples_total', 'counter', 'Latency samples recorded from StatsD timer lines.')
+  samples.sample('', '', c.samples)
+  return [packets, lines, samples]
 }
 
 interface QuantileLabel {

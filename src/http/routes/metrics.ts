@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import type { StatsdCounters } from '../../statsd/statsd-counters.js'
 import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, maxSeriesPoints } from '../../store/metric-store.js'
 import { BadQueryError, MetricNotFoundError } from '../errors.js'
 import { CONTENT_TYPES, negotiate, parseFormat } from '../exposition/negotiate.js'
@@ -13,9 +14,9 @@ import { InvalidIdError, InvalidReadError, MetricIdParams, MetricNotFoundRespons
 import { MetricsListOk, MetricsListQuery } from '../schemas/exposition.js'
 import { MetricSnapshot as MetricSnapshotSchema, ReadQuery, Series, SeriesQuery } from '../schemas/snapshot.js'
 
-export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number }> = async (
+export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number; statsd?: StatsdCounters }> = async (
   app,
-  { store, idleTtlMs },
+  { store, idleTtlMs, statsd },
 ) => {
   const startedAt = performance.now()
   startProcessMetrics()
@@ -39,7 +40,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
         // UTF-8 chunks, streamed: no single multi-MB string to flatten and encode in one go.
         // (The type provider types payloads from the JSON schemas; a stream of text is what
         // the text/plain and OpenMetrics entries of the 200 schema describe.)
-        const chunks = await renderExposition(store, options, format)
+        const chunks = await renderExposition(store, options, format, statsd)
         reply.type(CONTENT_TYPES[format])
         return (reply as unknown as FastifyReply).send(Readable.from(chunks, { objectMode: false }))
       }
@@ -63,6 +64,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
             idle_ttl_ms: idleTtlMs,
           },
           requests: store.service.requests(),
+          ...(statsd === undefined ? {} : { statsd: statsd.counts() }),
         },
       }
     },

@@ -144,6 +144,19 @@ export const ServiceStatus = Type.Object({
     '4xx': Type.Integer(),
     '5xx': Type.Integer(),
   }),
+  statsd: Type.Optional(
+    Type.Object(
+      {
+        packets: Type.Integer({ description: 'UDP datagrams received' }),
+        lines: Type.Integer({ description: 'Lines received over UDP and TCP (empty lines are not lines): ok + bad_lines + ignored_lines + dropped_lines' }),
+        samples: Type.Integer({ description: 'Latency samples recorded from timer lines' }),
+        bad_lines: Type.Integer({ description: 'Lines refused as malformed or out of range; nothing of them stored' }),
+        ignored_lines: Type.Integer({ description: 'Gauges, sets, events, service checks and counters that are not job events' }),
+        dropped_lines: Type.Integer({ description: 'Lines for a new id while MAX_METRICS ids exist' }),
+      },
+      { description: 'The StatsD listener\'s counters since the process started; absent when STATSD_PORT is off' },
+    ),
+  ),
 })
 
 export const AllMetrics = Type.Object(
@@ -169,6 +182,7 @@ export const AllMetrics = Type.Object(
           uptime_s: 12.5, metrics: 1, samples_total: 10, evicted_total: 0, ring_bytes: 256,
           limits: { window_ms: 60000, max_samples: 10000, max_metrics: 10000, idle_ttl_ms: 86400000 },
           requests: { total: 14, in_flight: 1, '2xx': 12, '3xx': 0, '4xx': 2, '5xx': 0 },
+          statsd: { packets: 3, lines: 5, samples: 4, bad_lines: 1, ignored_lines: 0, dropped_lines: 0 },
         },
       },
     ],
