@@ -73,13 +73,16 @@ describe.skipIf(skip)('scraped by a real Prometheus server', () => {
     await post(a, '/metrics/checkout/latency', { latency_ns: checkout })
     const jobs = { created: 5, started: 4, completed: 2, failed: 1, retried: 1 }
     for (const [event, count] of Object.entries(jobs)) await post(a, '/metrics/checkout/jobs', { event, count })
+    // Statuses: responses_total per status since the id was created, window_errors over the window.
+    await post(a, '/metrics/statuses/latency', { latency_ns: [5_000, 6_000, 7_000, 8_000, 9_000], status: [200, 200, 503, 0, 404] })
 
     await waitFor(
       async () => {
         const [agg] = await values(`sum(latency_tracker_latency_seconds_count{job="${MAIN_JOB}",id="agg"})`)
         const checkoutCounts = await values(`latency_tracker_latency_seconds_count{id="checkout"}`)
         const retried = await values(`latency_tracker_jobs_total{job="${MAIN_JOB}",id="checkout",event="retried"}`)
-        return agg === 1000 && checkoutCounts.length === 2 && checkoutCounts.every((c) => c === 200) && retried[0] === 1
+        const statuses = await values(`latency_tracker_responses_total{id="statuses"}`) // 4 statuses, 2 jobs
+        return agg === 1000 && checkoutCounts.length === 2 && checkoutCounts.every((c) => c === 200) && retried[0] === 1 && statuses.length === 8
       },
       20_000,
       failure('Prometheus did not scrape the posted samples'),
@@ -104,6 +107,12 @@ describe.skipIf(skip)('scraped by a real Prometheus server', () => {
       expect(await values(`latency_tracker_window_samples{job="${job}",id="checkout"}`)).toEqual([snapshot.count])
     }
     expect(snapshot.count).toBe(200)
+    for (const job of [MAIN_JOB, TEXT_JOB]) {
+      const responses = await p.query(`latency_tracker_responses_total{job="${job}",id="statuses"}`)
+      expect(Object.fromEntries(responses.map((r) => [r.metric.status, Number(r.value[1])])), job).toEqual({ '0': 1, '200': 2, '404': 1, '503': 1 })
+      expect(await values(`latency_tracker_window_errors{job="${job}",id="statuses"}`), job).toEqual([2])
+      expect(await values(`latency_tracker_window_errors{job="${job}",id="checkout"}`), job).toEqual([0])
+    }
 
     // Histogram _count equals the samples posted, per instance; job counters match.
     const counts = await p.query(`latency_tracker_latency_seconds_count{job="${MAIN_JOB}",id="agg"}`)
@@ -147,5 +156,9 @@ describe.skipIf(skip)('scraped by a real Prometheus server', () => {
       `/api/v1/targets/metadata?metric=latency_tracker_jobs&match_target=${encodeURIComponent(`{job="${MAIN_JOB}",instance="${instanceA}"}`)}`,
     )
     expect(counterMeta.map((m) => m.type)).toEqual(['counter'])
+    const responsesMeta = await p.api<Meta>(
+      `/api/v1/targets/metadata?metric=latency_tracker_responses&match_target=${encodeURIComponent(`{job="${MAIN_JOB}",instance="${instanceA}"}`)}`,
+    )
+    expect(responsesMeta.map((m) => m.type)).toEqual(['counter'])
   })
 })

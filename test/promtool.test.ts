@@ -31,6 +31,9 @@ async function populatedService() {
     expect((await post(`/metrics/${id}/jobs`, { event: 'started', count: 3 + i })).status).toBe(202)
     expect((await post(`/metrics/${id}/jobs`, { event: 'completed' })).status).toBe(202)
   }
+  // Statuses, for latency_tracker_responses_total and latency_tracker_window_errors.
+  expect((await post('/metrics/checkout/latency', { latency_ns: [1000, 2000, 3000], status: [200, 503, 0] })).status).toBe(202)
+  expect((await post('/metrics/search.v2/latency', { latency_ns: 4000, status: 404 })).status).toBe(202)
   // An id with jobs only: its window is empty, so its quantiles are NaN.
   expect((await post('/metrics/jobs-only/jobs', { event: 'created' })).status).toBe(202)
   // Some 4xx, so the request counters have more than one class.
@@ -48,6 +51,9 @@ describe.skipIf(skip)('promtool check metrics', () => {
     const text = await res.text()
     expect(text).toContain('latency_tracker_window_latency_seconds{id="jobs-only",quantile="0.5"} NaN')
     expect(text).toContain('latency_tracker_http_requests_total{class="4xx"} 3')
+    expect(text).toContain('latency_tracker_responses_total{id="checkout",status="503"} 1')
+    expect(text).toContain('latency_tracker_responses_total{id="search.v2",status="404"} 1')
+    expect(text).toContain('latency_tracker_window_errors{id="checkout"} 2')
     const result = promtoolCheckMetrics(text)
     expect(result, text).toEqual({ status: 0, problems: [] })
     expect(await server.stop()).toBe(0)
@@ -62,6 +68,8 @@ describe.skipIf(skip)('promtool check metrics', () => {
 
     const counters = new Set([...text.matchAll(/^# TYPE (\S+) counter$/gm)].map((m) => m[1]))
     expect(counters).toContain('latency_tracker_jobs')
+    expect(counters).toContain('latency_tracker_responses')
+    expect(text).toContain('latency_tracker_responses_total{id="checkout",status="0"} 1')
     const raw = promtoolCheckMetrics(text)
     expect(raw.status === 0 || raw.status === 3, raw.problems.join('\n')).toBe(true)
     for (const problem of raw.problems) {
