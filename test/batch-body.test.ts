@@ -1,16 +1,22 @@
 import { Ajv } from 'ajv'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isScannedBatch, scanLatencyBatch } from '../src/http/batch-body.js'
+import { createBatchScanner, isScannedBatch } from '../src/http/batch-body.js'
 import { MAX_BATCH } from '../src/store/ingest.js'
 import { LatencyBody } from '../src/http/schemas/latency.js'
 import { build, expectError, postJsonText } from './helper.js'
 
 // The reference: what the ordinary path makes of a body (JSON.parse, then the body schema
 // with the app's Ajv options).
+const scanLatencyBatch = createBatchScanner()
 const validateBody = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true }).compile(LatencyBody)
 
-function ordinaryPath(text: string): { ok: true; values: number[] } | { ok: false } {
+interface Batch {
+  values: number[]
+  status?: number | number[]
+}
+
+function ordinaryPath(text: string): ({ ok: true } & Batch) | { ok: false } {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -18,13 +24,22 @@ function ordinaryPath(text: string): { ok: true; values: number[] } | { ok: fals
     return { ok: false }
   }
   if (!validateBody(parsed)) return { ok: false }
-  const latency = (parsed as { latency_ns: number | number[] }).latency_ns
-  return Array.isArray(latency) ? { ok: true, values: latency } : { ok: false }
+  const { latency_ns: latency, status } = parsed as { latency_ns: number | number[]; status?: number | number[] }
+  if (!Array.isArray(latency)) return { ok: false }
+  return status === undefined ? { ok: true, values: latency } : { ok: true, values: latency, status }
+}
+
+/** What the scanner read, as plain arrays; undefined when it declined. */
+function scanned(text: string): Batch | undefined {
+  const body = scanLatencyBatch(Buffer.from(text, 'utf8'))
+  if (body === undefined) return undefined
+  const values = Array.from(body.latency_ns)
+  if (body.status === undefined) return { values }
+  return { values, status: typeof body.status === 'number' ? body.status : Array.from(body.status) }
 }
 
 function scan(text: string): number[] | undefined {
-  const body = scanLatencyBatch(Buffer.from(text, 'utf8'))
-  return body === undefined ? undefined : Array.from(body.latency_ns)
+  return scanned(text)?.values
 }
 
 const WHITESPACE = [' ', '\t', '\n', '\r']
@@ -32,20 +47,33 @@ const ws = fc.array(fc.constantFrom(...WHITESPACE), { maxLength: 3 }).map((s) =>
 /** Values the scanner takes: 1 to 15 digits, no leading zero. */
 const scannable = fc.integer({ min: 1, max: 999_999_999_999_999 })
 
-/** A batch body as a client might write it: the canonical shape with JSON whitespace between tokens. */
+/** Statuses as JSON writes them: 0..999. */
+const statusValue = fc.integer({ min: 0, max: 999 })
+/** No status, one for every value, or an array (of any length: whether it matches is the domain's check). */
+const statusPart = fc.option(fc.oneof(statusValue, fc.array(statusValue, { minLength: 1, maxLength: 60 })), { nil: undefined })
+
+/** A batch body as a client might write it: the canonical shape with JSON whitespace between tokens, and maybe a status. */
 const batchText = fc
-  .tuple(fc.array(scannable, { minLength: 1, maxLength: 60 }), fc.array(ws, { minLength: 8, maxLength: 8 }), fc.array(ws, { maxLength: 60 }))
-  .map(([values, [a, b, c, d, e, f, g, h], gaps]) => {
-    const items = values.map((v, i) => `${v}${gaps[i] ?? ''}`).join(`,${b}`)
-    return { values, text: `${a}{${c}"latency_ns"${d}:${e}[${f}${items}]${g}}${h}` }
+  .tuple(
+    fc.array(scannable, { minLength: 1, maxLength: 60 }),
+    fc.array(ws, { minLength: 12, maxLength: 12 }),
+    fc.array(ws, { maxLength: 60 }),
+    statusPart,
+  )
+  .map(([values, [a, b, c, d, e, f, g, h, i, j, k, l], gaps, status]) => {
+    const items = values.map((v, n) => `${v}${gaps[n] ?? ''}`).join(`,${b}`)
+    const statusText =
+      status === undefined ? '' : `,${i}"status"${j}:${k}${typeof status === 'number' ? status : `[${l}${status.join(`${l},${l}`)}${l}]`}${g}`
+    const batch: Batch = status === undefined ? { values } : { values, status }
+    return { batch, values, text: `${a}{${c}"latency_ns"${d}:${e}[${f}${items}]${g}${statusText}}${h}` }
   })
 
 describe('scanLatencyBatch', () => {
   it('reads the canonical body and bodies with JSON whitespace between tokens, value for value (property)', () => {
     fc.assert(
-      fc.property(batchText, ({ values, text }) => {
-        expect(scan(text)).toEqual(values)
-        expect(ordinaryPath(text)).toEqual({ ok: true, values })
+      fc.property(batchText, ({ batch, text }) => {
+        expect(scanned(text)).toEqual(batch)
+        expect(ordinaryPath(text)).toEqual({ ok: true, ...batch })
       }),
       { numRuns: 300 },
     )
@@ -64,8 +92,8 @@ describe('scanLatencyBatch', () => {
           else if (op === 'insert') mutated = mutated.slice(0, i) + char + mutated.slice(i)
           else mutated = mutated.slice(0, i) + mutated.slice(i + 1)
         }
-        const scanned = scan(mutated)
-        if (scanned !== undefined) expect(ordinaryPath(mutated)).toEqual({ ok: true, values: scanned })
+        const got = scanned(mutated)
+        if (got !== undefined) expect(ordinaryPath(mutated)).toEqual({ ok: true, ...got })
       }),
       { numRuns: 2_000 },
     )
@@ -95,6 +123,17 @@ describe('scanLatencyBatch', () => {
     ['no closing brace', '{"latency_ns":[1]'],
     ['a nested array', '{"latency_ns":[[1]]}'],
     ['an empty body', ''],
+    ['status before latency_ns', '{"status":200,"latency_ns":[1]}'],
+    ['a status of 1000', '{"latency_ns":[1],"status":1000}'],
+    ['a status with a leading zero', '{"latency_ns":[1],"status":[0200]}'],
+    ['a negative status', '{"latency_ns":[1],"status":-1}'],
+    ['a fractional status', '{"latency_ns":[1],"status":200.0}'],
+    ['a status exponent', '{"latency_ns":[1],"status":2e2}'],
+    ['a null status', '{"latency_ns":[1],"status":null}'],
+    ['a string status', '{"latency_ns":[1],"status":"200"}'],
+    ['an empty status array', '{"latency_ns":[1],"status":[]}'],
+    ['a trailing comma in statuses', '{"latency_ns":[1],"status":[200,]}'],
+    ['a key after status', '{"latency_ns":[1],"status":200,"x":1}'],
   ])('declines %s, leaving it to JSON.parse and the schema', (_, text) => {
     expect(scan(text)).toBeUndefined()
   })
@@ -139,6 +178,16 @@ describe('POST /metrics/:id/latency through the fast path', () => {
 
     const snap = (await app.inject({ method: 'GET', url: '/metrics/fast' })).json()
     expect(snap).toMatchObject({ count: 6, total: 6, min_ns: 100, max_ns: 1000, mean_ns: 2500 / 6 })
+  })
+
+  it('statuses read by the scanner are stored as the ordinary path stores them, and a length mismatch stores nothing', async () => {
+    const app = await build()
+    expect((await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[10,20,30],"status":[200,503,0]}')).json()).toEqual({ accepted: 3 })
+    expect((await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[40,50],"status":404}')).json()).toEqual({ accepted: 2 })
+    expect((await postJsonText(app, '/metrics/plain/latency', '{"latency_ns":[10,20,30],"status":[200,503,0], "x":1}')).statusCode).toBe(400)
+    expect(expectError(await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[1,2],"status":[200]}'), 400)).toMatch(/status/)
+    const snap = (await app.inject({ method: 'GET', url: '/metrics/fast' })).json()
+    expect(snap).toMatchObject({ count: 5, total: 5, statuses: { '0': 1, '200': 1, '404': 2, '503': 1 }, errors: 2, error_rate: 2 / 5 })
   })
 
   it('bodies the scanner declines get the ordinary answers, and store nothing', async () => {

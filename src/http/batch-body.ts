@@ -3,35 +3,49 @@ import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify'
 import { MAX_BATCH } from '../store/ingest.js'
 
 /**
- * A fast path for the body batch writers send: {"latency_ns":[<integers>]}.
+ * A fast path for the body batch writers send: {"latency_ns":[<integers>]},
+ * optionally followed by "status": one integer or an array of integers.
  *
  * JSON.parse builds a JS array of numbers, Ajv then checks every item, and the
  * store copies them into its ring: three passes over a 1,000-sample body, and
  * about a third of the service's CPU per batch request (bench S2). The scanner
- * reads the bytes once, straight into a Float64Array, and accepts only a body
+ * reads the bytes once, straight into typed arrays, and accepts only a body
  * that JSON.parse and the body schema would accept with the same values: JSON
- * whitespace anywhere between tokens; one key, "latency_ns"; 1..MAX_BATCH
- * integers written as 1-9 followed by at most 14 more digits (so each is within
- * 1..2^53-1 and exact in a double). Anything else, including valid JSON it does
- * not handle (an exponent, 16 or more digits, escapes in the key, a second key),
- * is declined, and the request takes the ordinary path: JSON.parse and schema
- * validation, with their usual answers and errors.
+ * whitespace anywhere between tokens; the key "latency_ns" first, then
+ * optionally "status"; 1..MAX_BATCH latencies written as 1-9 followed by at most
+ * 14 more digits (so each is within 1..2^53-1 and exact in a double); statuses
+ * written as 0 or 1-9 followed by at most 2 digits (0..999). Anything else,
+ * including valid JSON it does not handle (an exponent, 16 or more digits,
+ * escapes in a key, keys in another order), is declined, and the request takes
+ * the ordinary path: JSON.parse and schema validation, with their usual answers
+ * and errors. Whether a status array has one status per value is the domain's
+ * check (ingest.ts), on both paths.
  *
- * The scanned body is {latency_ns: Float64Array}, which no JSON text parses to:
- * that is how the body validator recognises it as already checked.
+ * The scanned body holds a Float64Array, which no JSON text parses to: that is
+ * how the body validator recognises it as already checked.
  */
-export function scanLatencyBatch(body: Buffer): { latency_ns: Float64Array } | undefined {
+export interface ScannedBatch {
+  latency_ns: Float64Array
+  status?: number | Uint16Array
+}
+
+/** A scanner with its own scratch (room for the largest batch); each accepted body gets copies of its parts. */
+export function createBatchScanner(): (body: Buffer) => ScannedBatch | undefined {
+  const values = new Float64Array(MAX_BATCH)
+  const statuses = new Uint16Array(MAX_BATCH)
+  return (body) => scanLatencyBatch(body, values, statuses)
+}
+
+function scanLatencyBatch(body: Buffer, values: Float64Array, statuses: Uint16Array): ScannedBatch | undefined {
   // Character codes are literals: module-level constants cost a load and a
   // temporal-dead-zone check on every use, which made this loop 1.8x slower.
   const n = body.length
-  const out = scratch
-  const max = out.length
-  const key = KEY
+  const max = values.length
   let i = skipWhitespace(body, 0)
   if (body[i] !== 0x7b /* { */) return undefined
   i = skipWhitespace(body, i + 1)
-  for (let k = 0; k < key.length; k++) if (body[i + k] !== key[k]) return undefined
-  i = skipWhitespace(body, i + key.length)
+  if (!hasAt(body, i, LATENCY_KEY)) return undefined
+  i = skipWhitespace(body, i + LATENCY_KEY.length)
   if (body[i] !== 0x3a /* : */) return undefined
   i = skipWhitespace(body, i + 1)
   if (body[i] !== 0x5b /* [ */) return undefined
@@ -48,7 +62,7 @@ export function scanLatencyBatch(body: Buffer): { latency_ns: Float64Array } | u
       c = body[++i]
     }
     if (i - start > 15 || count === max) return undefined // 15 digits: below 2^53, exact
-    out[count++] = value
+    values[count++] = value
     // Whitespace is checked for with one comparison in the common case (none).
     if (c <= 0x20) c = body[(i = skipWhitespace(body, i))]
     if (c === 0x2c /* , */) {
@@ -57,14 +71,70 @@ export function scanLatencyBatch(body: Buffer): { latency_ns: Float64Array } | u
       continue
     }
     if (c !== 0x5d /* ] */) return undefined // a fraction, an exponent, or not JSON
-    i = skipWhitespace(body, i + 1)
-    if (body[i] !== 0x7d /* } */) return undefined
-    i = skipWhitespace(body, i + 1)
-    return i === n ? { latency_ns: out.slice(0, count) } : undefined
+    break
   }
+  const batch: ScannedBatch = { latency_ns: values.slice(0, count) }
+  i = skipWhitespace(body, i + 1)
+  if (body[i] === 0x2c /* , */) {
+    i = skipWhitespace(body, i + 1)
+    if (!hasAt(body, i, STATUS_KEY)) return undefined
+    i = skipWhitespace(body, i + STATUS_KEY.length)
+    if (body[i] !== 0x3a /* : */) return undefined
+    i = skipWhitespace(body, i + 1)
+    if (body[i] === 0x5b /* [ */) {
+      let k = 0
+      i = skipWhitespace(body, i + 1)
+      for (;;) {
+        const end = scanStatus(body, i)
+        if (end < 0 || k === max) return undefined
+        statuses[k++] = statusValue(body, i, end)
+        i = skipWhitespace(body, end)
+        if (body[i] === 0x2c /* , */) {
+          i = skipWhitespace(body, i + 1)
+          continue
+        }
+        if (body[i] !== 0x5d /* ] */) return undefined
+        break
+      }
+      batch.status = statuses.slice(0, k)
+      i = skipWhitespace(body, i + 1)
+    } else {
+      const end = scanStatus(body, i)
+      if (end < 0) return undefined
+      batch.status = statusValue(body, i, end)
+      i = skipWhitespace(body, end)
+    }
+  }
+  if (body[i] !== 0x7d /* } */) return undefined
+  return skipWhitespace(body, i + 1) === n ? batch : undefined
 }
 
-/** A body scanLatencyBatch produced (JSON text never parses to a Float64Array). */
+/**
+ * The end of a status at i: `0`, or 1-9 then at most two digits, not followed
+ * by a digit, `.`, `e` or `E` (a longer number, a fraction or an exponent); -1 when there is none.
+ */
+function scanStatus(body: Buffer, i: number): number {
+  const first = body[i]
+  let j = i + 1
+  if (first >= 0x31 && first <= 0x39) {
+    while (j < i + 3 && body[j] >= 0x30 && body[j] <= 0x39) j++
+  } else if (first !== 0x30) return -1
+  const next = body[j]
+  return (next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 ? -1 : j
+}
+
+function statusValue(body: Buffer, from: number, to: number): number {
+  let value = 0
+  for (let i = from; i < to; i++) value = value * 10 + (body[i] - 0x30)
+  return value
+}
+
+function hasAt(body: Buffer, i: number, key: Buffer): boolean {
+  for (let k = 0; k < key.length; k++) if (body[i + k] !== key[k]) return false
+  return true
+}
+
+/** A body a batch scanner produced (JSON text never parses to a Float64Array). */
 export function isScannedBatch(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { latency_ns?: unknown }).latency_ns instanceof Float64Array
 }
@@ -96,9 +166,8 @@ type Validator = ReturnType<FastifySchemaCompiler<unknown>>
 /** What @fastify/ajv-compiler's factory returns at run time (its type declarations say otherwise). */
 type AjvBuild = (externalSchemas: unknown, options: unknown) => FastifySchemaCompiler<unknown>
 
-/** Room for the largest batch; each accepted body gets a copy of its part. */
-const scratch = new Float64Array(MAX_BATCH)
-const KEY = Buffer.from('"latency_ns"')
+const LATENCY_KEY = Buffer.from('"latency_ns"')
+const STATUS_KEY = Buffer.from('"status"')
 
 /** The index of the first byte at or after i that is not JSON whitespace (space, tab, LF, CR). */
 function skipWhitespace(body: Buffer, i: number): number {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { NO_STATUS } from '../../store/sample-layout.js'
-import { scanLatencyBatch } from '../batch-body.js'
+import { createBatchScanner } from '../batch-body.js'
 import { requireContentType } from '../content-type.js'
 import { parseJsonBodies } from '../json-body.js'
 import { refusalError } from '../errors.js'
@@ -16,7 +16,7 @@ import { LatencyAccepted, LatencyBody } from '../schemas/latency.js'
 
 export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
   // In this plugin only: batches in the usual shape skip JSON.parse and Ajv (batch-body.ts).
-  parseJsonBodies(app, scanLatencyBatch)
+  parseJsonBodies(app, createBatchScanner())
   app.post(
     '/metrics/:id/latency',
     {
