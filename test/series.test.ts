@@ -310,6 +310,22 @@ describe('steps and the window', () => {
   })
 })
 
+describe('the store clock', () => {
+  it('without an injected clock, t_ms is Unix time in ms: the last step holds the time of the request', async () => {
+    const app = await start({ windowMs: 3_600_000 })
+    const before = Date.now()
+    await postJson(app, '/metrics/m/latency', { latency_ns: 5 })
+    const { points } = await get(app, '/metrics/m/series?window_ms=3600000&step_ms=60000')
+    const after = Date.now()
+    for (const p of points) expect(p.t_ms % 60_000).toBe(0)
+    const last = points[points.length - 1]
+    // Monotonic time plus an offset fixed at start-up: within a minute of Date.now() in a fresh process.
+    expect(last.t_ms).toBeGreaterThan(before - 120_000)
+    expect(last.t_ms).toBeLessThanOrEqual(after + 60_000)
+    expect(points.reduce((s: number, p: SeriesPoint) => s + p.count, 0)).toBe(1)
+  })
+})
+
 describe('step_ms', () => {
   async function withSample() {
     const clock = manualClock(CLOCK_START + 777)

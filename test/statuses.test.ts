@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { IngestRefusal } from '../src/store/ingest.js'
 import { MetricStore, type MetricSnapshot } from '../src/store/metric-store.js'
 import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } from '../src/store/read-options.js'
 import { build, expectError, postJson } from './helper.js'
@@ -39,7 +40,7 @@ interface Read extends RefReadOptions {
 
 const readArb: fc.Arbitrary<Read> = fc.record({
   advanceMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: WINDOW_MS })),
-  windowMs: fc.oneof(fc.constant(WINDOW_MS), fc.integer({ min: 1, max: WINDOW_MS })),
+  windowMs: fc.oneof(fc.constant(WINDOW_MS), fc.constant(1), fc.integer({ min: 1, max: WINDOW_MS })),
   status: fc.option(statusTermsArb, { nil: undefined }),
   quantiles: fc.option(fc.array(quantileArb, { minLength: 1, maxLength: 5 }), { nil: undefined }),
   le: fc.option(fc.array(thresholdArb, { minLength: 1, maxLength: 8 }), { nil: undefined }),
@@ -402,6 +403,42 @@ describe('bad writes: 400, and nothing is stored', () => {
     expect(after.metrics.map((m: MetricSnapshot) => m.id)).toEqual(['m'])
     const responsesAfter = (await app.inject({ method: 'GET', url: '/metrics?format=prometheus' })).body.match(/^latency_tracker_responses_total.*$/gm)
     expect(responsesAfter).toEqual(responsesBefore)
+  })
+
+  it('the domain ingest API refuses the same statuses, with a reason, and records nothing (what every door calls)', () => {
+    const clock = manualClock(CLOCK_START)
+    const store = new MetricStore({ maxMetrics: 10, maxSamples: 100, windowMs: WINDOW_MS, now: clock.now })
+    expect(store.ingestSamples('m', [5, 6], [200, 503])).toBe(2)
+    const before = store.snapshot(store.get('m')!, { windowMs: WINDOW_MS })
+    const cases: Array<[number | number[], number | number[], string]> = [
+      [5, -1, 'invalid-status'],
+      [5, 1000, 'invalid-status'],
+      [5, 200.5, 'invalid-status'],
+      [5, Number.NaN, 'invalid-status'],
+      [5, Number.POSITIVE_INFINITY, 'invalid-status'],
+      [[5, 6], 1000, 'invalid-status'],
+      [[5, 6], [200, -1], 'invalid-status'],
+      [[5, 6], [200, 0xffff], 'invalid-status'], // "no status" is not a status one can send in an array
+      [[5, 6], [200, Number.NaN], 'invalid-status'],
+      [5, [200], 'status-mismatch'],
+      [[5, 6], [200], 'status-mismatch'],
+      [[5, 6], [200, 200, 200], 'status-mismatch'],
+      [0, 200, 'invalid-latency'],
+      [[5, 0], [200, 200], 'invalid-latency'],
+    ]
+    for (const [latency, status, reason] of cases) {
+      for (const id of ['m', 'fresh']) {
+        const refusal = store.ingestSamples(id, latency, status)
+        expect(refusal, `${id} ${JSON.stringify([latency, status])}`).toBeInstanceOf(IngestRefusal)
+        expect((refusal as IngestRefusal).reason, `${JSON.stringify([latency, status])}`).toBe(reason)
+      }
+    }
+    expect(store.get('fresh')).toBeUndefined()
+    expect(store.snapshot(store.get('m')!, { windowMs: WINDOW_MS })).toEqual(before)
+    expect(store.get('m')!.statusCounts()).toEqual([
+      [200, 1],
+      [503, 1],
+    ])
   })
 
   it('the reason names status when only the status is wrong', async () => {

@@ -93,7 +93,8 @@ export class Sparkline {
     const options: uPlot.Options = {
       width: 120,
       height: 28,
-      series: [{}, { stroke: SPARK_COLOR, width: 1.5 }],
+      // Points too, so that a step alone between empty ones still shows.
+      series: [{}, { stroke: SPARK_COLOR, width: 1.5, points: { show: true, size: 3, width: 0, fill: SPARK_COLOR } }],
       axes: [{ show: false }, { show: false }],
       legend: { show: false },
       cursor: { show: false },

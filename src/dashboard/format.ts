@@ -27,6 +27,8 @@ export function formatNs(ns: number | null): string {
   // 999,999 ns is 1,000 µs at three digits: that is 1.00 ms.
   if (i + 1 < TIME_UNITS.length && Math.abs(Number((ns / TIME_UNITS[i][0]).toPrecision(3))) >= 1000) i++
   const [factor, unit] = TIME_UNITS[i]
+  // Whole nanoseconds (every sample is one) need no decimals: "12 ns", not "12.0 ns".
+  if (factor === 1 && Number.isInteger(ns)) return `${ns} ns`
   return `${threeDigits(ns / factor)} ${unit}`
 }
 

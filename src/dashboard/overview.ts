@@ -51,7 +51,7 @@ class Row {
   constructor(snapshot: Snapshot) {
     this.snapshot = snapshot
     const cells = {} as Record<SortKey, HTMLTableCellElement>
-    for (const column of COLUMNS) cells[column.key] = el('td', { class: column.key === 'id' ? 'id' : 'num' })
+    for (const column of COLUMNS) cells[column.key] = el('td', { class: column.key === 'id' ? 'id' : 'num', attrs: { 'data-col': column.key } })
     cells.trend.className = 'trend'
     cells.id.append(el('a', { text: snapshot.id, attrs: { href: routeHash({ view: 'metric', id: snapshot.id, params: new URLSearchParams() }) } }))
     this.cells = cells
@@ -66,6 +66,7 @@ class Row {
     cells.count.textContent = formatCount(snapshot.count)
     cells.count.dataset.value = String(snapshot.count)
     cells.rate.textContent = formatRate(this.rate)
+    cells.rate.dataset.value = String(this.rate)
     cells.rate.title = `${formatCount(snapshot.count)} samples in ${formatCount(snapshot.window_ms / 1000)} s`
     showNs(cells.p50, snapshot.p50_ns)
     showNs(cells.p95, snapshot.p95_ns)
@@ -80,6 +81,7 @@ class Row {
     if (snapshot.error_rate === null) cells.error_rate.removeAttribute('data-value')
     else cells.error_rate.dataset.value = String(snapshot.error_rate)
     cells.in_progress.textContent = formatCount(snapshot.jobs.in_progress)
+    cells.in_progress.dataset.value = String(snapshot.jobs.in_progress)
     cells.in_progress.title = `created ${snapshot.jobs.created}, started ${snapshot.jobs.started}, completed ${snapshot.jobs.completed}, failed ${snapshot.jobs.failed}, retried ${snapshot.jobs.retried}`
     if (snapshot.count === 0) this.clearSparkline()
   }
