@@ -12,14 +12,16 @@ import { installCleanup, killAll } from './lib/servers.mjs'
 import s1 from './s1-ingest-single.mjs'
 import s1cpu from './s1-cpu-per-request.mjs'
 import s2 from './s2-ingest-batch.mjs'
+import s2status from './s2-status-batch.mjs'
 import s3 from './s3-read-one.mjs'
 import s4 from './s4-read-all.mjs'
 import s5 from './s5-ingest-while-reading.mjs'
 import s6 from './s6-micro.mjs'
 import s7 from './s7-memory.mjs'
+import s8 from './s8-series.mjs'
 import soak from './soak.mjs'
 
-const SCENARIOS = [s1, s1cpu, s2, s3, s4, s5, s6, s7, soak]
+const SCENARIOS = [s1, s1cpu, s2, s2status, s3, s4, s5, s6, s7, s8, soak]
 
 const NOTE =
   'This machine is shared and noisy: absolute numbers drift from run to run. Only the ratios of ' +
