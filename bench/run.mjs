@@ -19,9 +19,10 @@ import s5 from './s5-ingest-while-reading.mjs'
 import s6 from './s6-micro.mjs'
 import s7 from './s7-memory.mjs'
 import s8 from './s8-series.mjs'
+import s9 from './s9-statsd-udp.mjs'
 import soak from './soak.mjs'
 
-const SCENARIOS = [s1, s1cpu, s2, s2status, s3, s4, s5, s6, s7, s8, soak]
+const SCENARIOS = [s1, s1cpu, s2, s2status, s3, s4, s5, s6, s7, s8, s9, soak]
 
 const NOTE =
   'This machine is shared and noisy: absolute numbers drift from run to run. Only the ratios of ' +
