@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util'
+import { DEFAULT_OTLP_MAX_BODY_BYTES, DEFAULT_OTLP_MAX_COMPRESSED_BYTES } from './otlp/otlp-limits.js'
+import { SPAN_KINDS, type SpanKindName } from './otlp/span-kinds.js'
 import { DEFAULT_BUCKET_BOUNDS_NS } from './store/histogram-buckets.js'
 
 /**
@@ -32,6 +34,12 @@ export interface Config {
   statsdHost: string
   /** 'off' removes the dashboard at / and its files. */
   dashboard: 'on' | 'off'
+  /** The largest OTLP body, after gzip decoding. */
+  otlpMaxBodyBytes: number
+  /** The largest gzip-compressed OTLP body, as sent. */
+  otlpMaxCompressedBytes: number
+  /** Span kinds that become samples; spans of other kinds are skipped. */
+  otlpSpanKinds: readonly SpanKindName[]
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -89,7 +97,18 @@ interface PortOrOffSetting {
   secret?: undefined
   help: string
 }
-type Setting = IntegerSetting | TextSetting | BucketsSetting | PortOrOffSetting | ChoiceSetting
+/** A comma-separated subset of `choices`, or `all`. */
+interface SubsetSetting {
+  key: keyof Config
+  env: string
+  flag: string
+  kind: 'subset'
+  choices: readonly string[]
+  default: readonly string[]
+  secret?: undefined
+  help: string
+}
+type Setting = IntegerSetting | TextSetting | BucketsSetting | PortOrOffSetting | ChoiceSetting | SubsetSetting
 
 /** The default histogram bounds: 1, 2.5, 5 per decade from 1 µs to 50 s, then 60 s. */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze(DEFAULT_BUCKET_BOUNDS_NS.map((ns) => ns / 1e9))
@@ -115,6 +134,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'statsdPort', env: 'STATSD_PORT', flag: 'statsd-port', kind: 'port-or-off', default: 8125, help: 'StatsD UDP and TCP port (0 picks free ones; off: no StatsD listener)' },
   { key: 'statsdHost', env: 'STATSD_HOST', flag: 'statsd-host', kind: 'text', default: undefined, defaultText: "HOST's value", help: 'StatsD listen address (StatsD has no authentication: keep it on loopback or a private interface)' },
   { key: 'dashboard', env: 'DASHBOARD', flag: 'dashboard', kind: 'choice', choices: ['on', 'off'], default: 'on', help: 'the live dashboard at / (on, off)' },
+  { key: 'otlpMaxBodyBytes', env: 'OTLP_MAX_BODY_BYTES', flag: 'otlp-max-body-bytes', kind: 'integer', min: 1024, max: 268_435_456, default: DEFAULT_OTLP_MAX_BODY_BYTES, help: 'largest body POST /v1/traces takes, after gzip decoding (413 past it)' },
+  { key: 'otlpMaxCompressedBytes', env: 'OTLP_MAX_COMPRESSED_BYTES', flag: 'otlp-max-compressed-bytes', kind: 'integer', min: 1024, max: 268_435_456, default: DEFAULT_OTLP_MAX_COMPRESSED_BYTES, help: 'largest gzip body POST /v1/traces takes, as sent (413 past it)' },
+  { key: 'otlpSpanKinds', env: 'OTLP_SPAN_KINDS', flag: 'otlp-span-kinds', kind: 'subset', choices: SPAN_KINDS, default: SPAN_KINDS, help: `span kinds that become samples, comma-separated (${SPAN_KINDS.join(', ')}) or all; others are skipped` },
 ]
 
 export class ConfigError extends Error {
@@ -134,7 +156,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     throw new ConfigError(`${(err as Error).message} (see --help)`)
   }
   if (flags.help === true) return { help: true }
-  const config: Record<string, number | string | readonly number[]> = {}
+  const config: Record<string, number | string | readonly number[] | readonly string[]> = {}
   for (const s of SETTINGS) {
     const flag = flags[s.flag]
     const raw = typeof flag === 'string' ? flag : env[s.env]
@@ -170,7 +192,7 @@ export function loggableConfig(config: Config): Record<string, unknown> {
   return out
 }
 
-function parseSetting(s: Setting, raw: string, source: string): number | string | readonly number[] {
+function parseSetting(s: Setting, raw: string, source: string): number | string | readonly number[] | readonly string[] {
   switch (s.kind) {
     case 'port-or-off':
       if (raw === 'off') return 'off'
@@ -199,7 +221,19 @@ function parseSetting(s: Setting, raw: string, source: string): number | string 
     case 'choice':
       if (!s.choices.includes(raw)) throw new ConfigError(`${source} must be one of ${s.choices.join(', ')}, got "${raw}"`)
       return raw
+    case 'subset':
+      return parseSubset(s.choices, raw, source)
   }
+}
+
+/** Comma-separated names out of `choices` (each at most once), or `all`. */
+function parseSubset(choices: readonly string[], raw: string, source: string): readonly string[] {
+  if (raw === 'all') return choices
+  const names = raw.split(',').map((p) => p.trim().toLowerCase())
+  for (const name of names) {
+    if (!choices.includes(name)) throw new ConfigError(`${source} must be all or comma-separated names out of ${choices.join(', ')}, got "${name}"`)
+  }
+  return choices.filter((c) => names.includes(c))
 }
 
 const SECONDS = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/

@@ -10,6 +10,10 @@ import Fastify, {
   type FastifyHttpOptions,
 } from 'fastify'
 import type { LogLevel } from '../config.js'
+import { DEFAULT_OTLP_MAX_BODY_BYTES, DEFAULT_OTLP_MAX_COMPRESSED_BYTES } from '../otlp/otlp-limits.js'
+import { OtlpCounters } from '../otlp/otlp-counters.js'
+import { otlpRoutes } from '../otlp/otlp-routes.js'
+import { SPAN_KINDS, type SpanKindName } from '../otlp/span-kinds.js'
 import type { MetricStore } from '../store/metric-store.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
@@ -39,6 +43,10 @@ export interface AppOptions extends TokenOptions {
   statsdCounters?: StatsdCounters
   /** 'off': no dashboard at /. */
   dashboard?: 'on' | 'off'
+  /** POST /v1/traces: the largest body after gzip decoding, the largest gzip body as sent, the span kinds recorded. */
+  otlpMaxBodyBytes?: number
+  otlpMaxCompressedBytes?: number
+  otlpSpanKinds?: readonly SpanKindName[]
 }
 
 export const BODY_LIMIT = 1024 * 1024
@@ -104,9 +112,17 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   app.setErrorHandler(errorHandler)
   registerDocs(app)
   app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
-  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0, statsd: options.statsdCounters })
+  const otlpCounters = new OtlpCounters()
+  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0, statsd: options.statsdCounters, otlp: otlpCounters })
   app.register(latencyRoutes, { store })
   app.register(jobRoutes, { store })
+  app.register(otlpRoutes, {
+    store,
+    counters: otlpCounters,
+    maxBodyBytes: options.otlpMaxBodyBytes ?? DEFAULT_OTLP_MAX_BODY_BYTES,
+    maxCompressedBytes: options.otlpMaxCompressedBytes ?? DEFAULT_OTLP_MAX_COMPRESSED_BYTES,
+    spanKinds: options.otlpSpanKinds ?? SPAN_KINDS,
+  })
   if (options.dashboard !== 'off') app.register(dashboardRoutes)
   return app
 }

@@ -1,4 +1,5 @@
 import { JOB_EVENTS, type Metric } from '../../store/metric.js'
+import type { OtlpCounters } from '../../otlp/otlp-counters.js'
 import type { StatsdCounters } from '../../statsd/statsd-counters.js'
 import type { MetricStore } from '../../store/metric-store.js'
 import { STANDARD_QUANTILES } from '../../store/range-summary.js'
@@ -24,7 +25,13 @@ import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-
  * - Job, sample and request counters are cumulative counters; in-progress jobs,
  *   in-flight requests, ids held and ring memory are gauges.
  */
-export async function renderExposition(store: MetricStore, options: ReadOptions, format: TextFormat, statsd?: StatsdCounters): Promise<Buffer[]> {
+export async function renderExposition(
+  store: MetricStore,
+  options: ReadOptions,
+  format: TextFormat,
+  statsd?: StatsdCounters,
+  otlp?: OtlpCounters,
+): Promise<Buffer[]> {
   const summary = new Family(
     'latency_tracker_window_latency_seconds',
     'summary',
@@ -97,6 +104,7 @@ export async function renderExposition(store: MetricStore, options: ReadOptions,
 
   const families = [summary, windowSamples, windowErrors, histogram, responses, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
   if (statsd !== undefined) families.push(...statsdFamilies(statsd))
+  if (otlp !== undefined) families.push(...otlpFamilies(otlp))
   const out = families.flatMap((family) => family.render(format))
   out.push(Buffer.from(await renderProcessMetrics(format)))
   if (format === 'openmetrics') out.push(Buffer.from('# EOF\n'))
@@ -120,6 +128,20 @@ function statsdFamilies(statsd: StatsdCounters): Family[] {
   const samples = new Family('latency_tracker_statsd_samples_total', 'counter', 'Latency samples recorded from StatsD timer lines.')
   samples.sample('', '', c.samples)
   return [packets, lines, samples]
+}
+
+function otlpFamilies(otlp: OtlpCounters): Family[] {
+  const requests = new Family('latency_tracker_otlp_requests_total', 'counter', 'OTLP/HTTP export requests to /v1/traces decoded and answered 200.')
+  requests.sample('', '', otlp.requests)
+  const spans = new Family(
+    'latency_tracker_otlp_spans_total',
+    'counter',
+    'OTLP spans by result: recorded (a sample), rejected (bad times or HTTP status, or a new id beyond MAX_METRICS), skipped (a kind OTLP_SPAN_KINDS leaves out).',
+  )
+  spans.sample('', '{result="recorded"}', otlp.spans)
+  spans.sample('', '{result="rejected"}', otlp.rejectedSpans)
+  spans.sample('', '{result="skipped"}', otlp.skippedSpans)
+  return [requests, spans]
 }
 
 interface QuantileLabel {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import type { OtlpCounters } from '../../otlp/otlp-counters.js'
 import type { StatsdCounters } from '../../statsd/statsd-counters.js'
 import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, maxSeriesPoints } from '../../store/metric-store.js'
 import { BadQueryError, MetricNotFoundError } from '../errors.js'
@@ -14,9 +15,9 @@ import { InvalidIdError, InvalidReadError, MetricIdParams, MetricNotFoundRespons
 import { MetricsListOk, MetricsListQuery } from '../schemas/exposition.js'
 import { MetricSnapshot as MetricSnapshotSchema, ReadQuery, Series, SeriesQuery } from '../schemas/snapshot.js'
 
-export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number; statsd?: StatsdCounters }> = async (
+export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number; statsd?: StatsdCounters; otlp?: OtlpCounters }> = async (
   app,
-  { store, idleTtlMs, statsd },
+  { store, idleTtlMs, statsd, otlp },
 ) => {
   const startedAt = performance.now()
   startProcessMetrics()
@@ -40,7 +41,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
         // UTF-8 chunks, streamed: no single multi-MB string to flatten and encode in one go.
         // (The type provider types payloads from the JSON schemas; a stream of text is what
         // the text/plain and OpenMetrics entries of the 200 schema describe.)
-        const chunks = await renderExposition(store, options, format, statsd)
+        const chunks = await renderExposition(store, options, format, statsd, otlp)
         reply.type(CONTENT_TYPES[format])
         return (reply as unknown as FastifyReply).send(Readable.from(chunks, { objectMode: false }))
       }
@@ -65,6 +66,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
           },
           requests: store.service.requests(),
           ...(statsd === undefined ? {} : { statsd: statsd.counts() }),
+          ...(otlp === undefined ? {} : { otlp: otlp.snapshot() }),
         },
       }
     },

@@ -157,6 +157,17 @@ export const ServiceStatus = Type.Object({
       { description: 'The StatsD listener\'s counters since the process started; absent when STATSD_PORT is off' },
     ),
   ),
+  otlp: Type.Optional(
+    Type.Object(
+      {
+        requests: Type.Integer({ description: 'POST /v1/traces requests decoded and answered 200' }),
+        spans: Type.Integer({ description: 'Spans recorded as samples' }),
+        rejected_spans: Type.Integer({ description: 'Spans refused (bad times or HTTP status, or a new id beyond MAX_METRICS), as reported in partialSuccess' }),
+        skipped_spans: Type.Integer({ description: 'Spans of a kind OTLP_SPAN_KINDS leaves out' }),
+      },
+      { description: 'The OTLP/HTTP trace endpoint\'s counters since the process started' },
+    ),
+  ),
 })
 
 export const AllMetrics = Type.Object(
@@ -183,6 +194,7 @@ export const AllMetrics = Type.Object(
           limits: { window_ms: 60000, max_samples: 10000, max_metrics: 10000, idle_ttl_ms: 86400000 },
           requests: { total: 14, in_flight: 1, '2xx': 12, '3xx': 0, '4xx': 2, '5xx': 0 },
           statsd: { packets: 3, lines: 5, samples: 4, bad_lines: 1, ignored_lines: 0, dropped_lines: 0 },
+          otlp: { requests: 2, spans: 1020, rejected_spans: 4, skipped_spans: 0 },
         },
       },
     ],
