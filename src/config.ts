@@ -143,7 +143,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-export type ParsedArgs = { help: true } | { help: false; config: Config }
+type ParsedArgs = { help: true } | { help: false; config: Config }
 
 /** Parses flags over environment variables; throws ConfigError on any invalid value. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
@@ -264,9 +264,16 @@ function parseBuckets(raw: string, source: string): readonly number[] {
   return ns.map((n) => n / 1e9)
 }
 
+/** What a setting accepts, as the README's table gives it, for --help ('' where its help says it). */
+function accepted(s: Setting): string {
+  if (s.kind === 'integer') return `${s.min} to ${s.max}; `
+  if (s.kind === 'buckets') return `at most ${MAX_HISTOGRAM_BUCKETS} bounds, each 0.000000001 to 9007199.254740991; `
+  return ''
+}
+
 export function helpText(): string {
   const rows = SETTINGS.map(
-    (s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help} (default ${(s.kind === 'text' ? s.defaultText : undefined) ?? s.default ?? 'unset'})`,
+    (s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help} (${accepted(s)}default ${(s.kind === 'text' ? s.defaultText : undefined) ?? s.default ?? 'unset'})`,
   )
   return ['Usage: latency-tracker [options]', '', 'Each option can also be set by the environment variable beside it.', '', ...rows, `  ${'--help, -h'.padEnd(51)} print this help and exit`, ''].join('\n')
 }

@@ -9,10 +9,10 @@ import type { IngestRefusal } from '../store/ingest.js'
 export const MetricNotFoundError = createError<[string]>('LT_METRIC_NOT_FOUND', 'metric "%s" does not exist', 404)
 
 /** A new id while MAX_METRICS ids exist; the message is the store's. */
-export const MetricLimitError = createError<[string]>('LT_METRIC_LIMIT', '%s', 429)
+const MetricLimitError = createError<[string]>('LT_METRIC_LIMIT', '%s', 429)
 
 /** Input the domain ingest API refused (ingest.ts) that the body schema let through. */
-export const InvalidInputError = createError<[string]>('LT_INVALID_INPUT', '%s', 400)
+const InvalidInputError = createError<[string]>('LT_INVALID_INPUT', '%s', 400)
 
 export const BadQueryError = createError<[string]>('LT_BAD_QUERY', '%s', 400)
 
@@ -40,3 +40,9 @@ export const InvalidJsonError = createError<[string]>('LT_INVALID_JSON', 'body i
 export function refusalError(refusal: IngestRefusal): Error {
   return refusal.reason === 'metric-limit' ? new MetricLimitError(refusal.message) : new InvalidInputError(refusal.message)
 }
+
+/** No route has this path (a metric id that does not exist is LT_METRIC_NOT_FOUND). */
+export const RouteNotFoundError = createError<[string, string]>('LT_ROUTE_NOT_FOUND', 'no route %s %s: the API is described at /docs', 404)
+
+/** The path exists under other methods, which the Allow header names. */
+export const MethodNotAllowedError = createError<[string, string, string]>('LT_METHOD_NOT_ALLOWED', '%s is not allowed on %s: use %s', 405)

@@ -2,7 +2,7 @@ import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds, p
 import { BadQueryError } from './errors.js'
 
 /** The query parameters every read takes (strings: the schemas coerce nothing). */
-export interface ReadQueryText {
+interface ReadQueryText {
   window_ms?: string
   quantiles?: string
   status?: string

@@ -44,7 +44,7 @@ const GUESS_MARGIN = 1
 /** Values pass 1 gathers per guessed range at most; a range that overflows is left to pass 2. */
 const GUESS_CAPACITY = 1_024
 
-export interface ValuesSummary {
+interface ValuesSummary {
   min: number
   max: number
   sum: number

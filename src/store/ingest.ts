@@ -1,4 +1,4 @@
-import { JOB_EVENTS, type JobEvent } from './metric.js'
+import { JOB_EVENTS } from './metric.js'
 import { MAX_LATENCY_NS, MAX_STATUS, MIN_LATENCY_NS, NO_STATUS } from './sample-layout.js'
 
 /**
@@ -84,10 +84,6 @@ export function checkJobEvents(event: string, count: number): IngestRefusal | un
     return new IngestRefusal('invalid-count', `job count ${count} must be an integer from 1 to ${MAX_JOB_COUNT}`)
   }
   return undefined
-}
-
-export function isJobEvent(event: string): event is JobEvent {
-  return (JOB_EVENTS as readonly string[]).includes(event)
 }
 
 function badLatency(v: number): IngestRefusal {

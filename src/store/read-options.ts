@@ -17,9 +17,9 @@ export interface ReadOptions {
   le?: readonly Threshold[]
 }
 
-export const MAX_QUANTILES = 64
-export const MAX_STATUS_TERMS = 16
-export const MAX_THRESHOLDS = 16
+const MAX_QUANTILES = 64
+const MAX_STATUS_TERMS = 16
+const MAX_THRESHOLDS = 16
 
 /** A window length: an integer 1..maxWindowMs. */
 export function parseWindow(text: string, maxWindowMs: number): number | string {

@@ -15,16 +15,16 @@
  * a memcpy:
  *
  *   [ v0 v1 ... v(cap-1) | t0 t1 ... t(cap-1) ]
- *     ^ base               ^ base + TIME_COLUMN * cap
+ *     ^ base (values)      ^ base + TIME_COLUMN * cap (times)
  *
  * The status column is a Uint16Array of `capacity` cells beside the region,
  * allocated the first time the ring receives a status (so a metric that never
  * does pays nothing for it); NO_STATUS marks a sample sent without one.
  */
-export const VALUE_COLUMN = 0
+/** The time column follows the value column (which starts at base). */
 export const TIME_COLUMN = 1
 /** f64 columns per sample: the region of a ring of capacity c is F64_COLUMNS * c cells. */
-export const F64_COLUMNS = 2
+export const F64_COLUMNS = TIME_COLUMN + 1
 /** Bytes of a sample in ring memory without a status column. */
 export const SAMPLE_BYTES = F64_COLUMNS * 8
 /** Bytes a status column adds per sample. */

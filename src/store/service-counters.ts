@@ -14,7 +14,7 @@ export const ServiceSlot = {
 } as const
 const WIDTH = 9
 
-export interface RequestCounts {
+interface RequestCounts {
   total: number
   in_flight: number
   '2xx': number

@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
  * served in between instead of stalling. Each visit runs whole, synchronously:
  * what it reads is consistent, whatever happens between two visits.
  */
-export const SLICE_MS = 4
+const SLICE_MS = 4
 
 /** Calls visit for each item in order, yielding to the event loop after each slice of about SLICE_MS. */
 export async function forEachInSlices<T>(items: Iterable<T>, visit: (item: T) => void): Promise<void> {

@@ -5,7 +5,7 @@ import { BadQueryError } from '../errors.js'
  * the Prometheus text format 0.0.4, or OpenMetrics 1.0.0.
  */
 export const FORMATS = ['json', 'prometheus', 'openmetrics'] as const
-export type Format = (typeof FORMATS)[number]
+type Format = (typeof FORMATS)[number]
 
 /** The exact Content-Type of each format. JSON is what Fastify sets for a serialized object. */
 export const CONTENT_TYPES: Readonly<Record<Format, string>> = {

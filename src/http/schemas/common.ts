@@ -17,7 +17,7 @@ export const MetricIdParams = Type.Object(
 /** number-or-null as a JSON Schema type list, which fast-json-stringify serializes without trial validation. */
 export const NullableNumber = Type.Unsafe<number | null>({ type: ['number', 'null'] })
 
-export const ErrorResponse = Type.Object(
+const ErrorResponse = Type.Object(
   {
     statusCode: Type.Integer({ examples: [400] }),
     code: Type.Optional(Type.String({ examples: ['FST_ERR_VALIDATION'] })),
