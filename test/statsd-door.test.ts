@@ -9,6 +9,7 @@ import { StatsdDoor } from '../src/statsd/statsd-door.js'
 import { MAX_TCP_LINE_BYTES } from '../src/statsd/tcp-line-framer.js'
 import { MetricStore } from '../src/store/metric-store.js'
 import { build } from './helper.js'
+import { promtoolCheckMetrics, skipWithout } from './prometheus-tools.js'
 import { datagramText, nearValidLine } from './statsd-arbitraries.js'
 import { DAY_MS, startStatsd, waitFor } from './statsd-helpers.js'
 import { RefStatsd, refLines, refParseLine } from './statsd-reference.js'
@@ -154,6 +155,15 @@ describe('StatsD visibility', () => {
       expect(res.body).toContain('latency_tracker_statsd_lines_total{result="dropped"} 0\n')
       expect(res.body).toContain('latency_tracker_statsd_samples_total 3\n')
     }
+  })
+
+  it.skipIf(skipWithout(['promtool'], 'promtool check of the StatsD families'))('promtool finds nothing to say about the StatsD families', async () => {
+    const h = await startStatsd()
+    await h.sendUdp('a:1|ms\nbad')
+    await h.waitForCounts({ packets: 1 })
+    const text = (await h.service.http.inject({ method: 'GET', url: '/metrics?format=prometheus' })).body
+    expect(text).toContain('latency_tracker_statsd_lines_total{result="bad"} 1\n')
+    expect(promtoolCheckMetrics(text)).toEqual({ status: 0, problems: [] })
   })
 
   it('with STATSD_PORT=off there is no listener, no service.statsd and no StatsD family', async () => {

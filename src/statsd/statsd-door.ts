@@ -60,7 +60,7 @@ export class StatsdDoor {
     const { host, port, log } = this.options
     const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' })
     this.udp = udp
-    udp.on('message', (datagram: Buffer, rinfo: dgram.RemoteInfo) => this.lines.ingest(datagram.toString('utf8'), 1, 'udp', rinfo))
+    udp.on('message', (datagram: Buffer, rinfo: dgram.RemoteInfo) => this.ingest(datagram.toString('utf8'), 1, 'udp', rinfo))
     try {
       await listening(udp, 'udp', host, port, () => udp.bind(port, host))
       try {
@@ -98,6 +98,15 @@ export class StatsdDoor {
     await Promise.all(closing)
   }
 
+  /** Applies lines; a bug in doing so loses those lines and is logged, but never takes the process down. */
+  private ingest(text: string, packets: number, transport: 'udp' | 'tcp', source: LineSource): void {
+    try {
+      this.lines.ingest(text, packets, transport, source)
+    } catch (err) {
+      this.options.log.error({ err, transport }, 'StatsD: applying lines failed (a bug); those lines are lost')
+    }
+  }
+
   private accept(socket: net.Socket): void {
     if (this.stopped !== undefined) {
       socket.destroy()
@@ -109,7 +118,7 @@ export class StatsdDoor {
     socket.setTimeout(this.options.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, () => socket.destroy())
     socket.on('data', (chunk: Buffer) => {
       const text = framer.push(chunk)
-      if (text !== '') this.lines.ingest(text, 0, 'tcp', source)
+      if (text !== '') this.ingest(text, 0, 'tcp', source)
       if (framer.overLong) {
         this.lines.badLine(`line longer than ${MAX_TCP_LINE_BYTES} bytes: connection closed`, framer.unfinished(LOGGED_CHARS), 'tcp', source)
         socket.destroy()
