@@ -9,7 +9,8 @@ export interface TokenOptions {
 
 /** Routes anyone may call: liveness must work without credentials. */
 const OPEN_ROUTES = new Set(['/healthz'])
-const READ_METHODS = new Set(['GET', 'HEAD'])
+/** Methods a read-only token may use (the OpenAPI document marks the others as writes). */
+export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD'])
 const BEARER = /^Bearer +(\S+)$/i
 
 /**

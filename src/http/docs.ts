@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import { errorResponse } from './schemas/common.js'
+import { READ_METHODS } from './bearer-auth.js'
 
 /** Two levels up from both src/http and dist/http. */
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -33,7 +34,6 @@ const OVERLOADED = errorResponse(
   'FST_UNDER_PRESSURE',
   'Service Unavailable',
 )
-const READ_METHODS = new Set(['GET', 'HEAD'])
 
 function addHookResponses({ schema, url, route }: { schema: FastifySchema; url: string; route: { method: string | string[] } }) {
   // /healthz needs no token and reports overload itself (its own 503).
@@ -45,6 +45,23 @@ function addHookResponses({ schema, url, route }: { schema: FastifySchema; url: 
 }
 
 /**
+ * With AUTH_TOKEN set, every route but /healthz needs a token: the document
+ * declares the bearer scheme and requires it. Without, it declares none, so
+ * Swagger UI shows no locks on an open service.
+ */
+function security(authRequired: boolean) {
+  if (!authRequired) return {}
+  return {
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http' as const, scheme: 'bearer', description: 'AUTH_TOKEN for everything, READ_TOKEN for GET only' },
+      },
+    },
+    security: [{ bearerAuth: [] }],
+  }
+}
+
+/**
  * OpenAPI 3.1 document built by @fastify/swagger from the TypeBox route schemas
  * (3.1 because its schemas are JSON Schema: `examples` arrays and `type: [number, null]`
  * stay as written), served by @fastify/swagger-ui at /docs, JSON at /docs/json.
@@ -53,18 +70,12 @@ function addHookResponses({ schema, url, route }: { schema: FastifySchema; url: 
  * and builds the document on the first /docs/json, and the UI's routes and
  * static files live in their own encapsulated context.
  */
-export function registerDocs(app: FastifyInstance): void {
+export function registerDocs(app: FastifyInstance, authRequired: boolean): void {
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'latency-tracker', version: pkg.version, description: pkg.description },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'AUTH_TOKEN for everything, READ_TOKEN for GET only' },
-        },
-      },
-      // Optional: tokens are required only when AUTH_TOKEN is set.
-      security: [{}, { bearerAuth: [] }],
+      ...security(authRequired),
     },
     transform: addHookResponses,
   })
