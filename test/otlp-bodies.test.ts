@@ -361,3 +361,25 @@ describe('POST /v1/traces in GET /metrics', () => {
     expect(text).toContain('\nlatency_tracker_otlp_spans_total{result="skipped"} 1\n')
   })
 })
+
+describe('POST /v1/traces under overload', () => {
+  it('answers 503 with Retry-After and a google.rpc.Status while the event loop is saturated (exporters retry it)', async () => {
+    const app = await build({ maxEventLoopDelayMs: 20 })
+    const body = encodeProtobuf(traceRequest([{ service: 's', spans: [span('op', 1)] }]))
+    let res
+    // under-pressure samples the loop delay every 250 ms; block until a sample sees it (bounded).
+    for (let i = 0; i < 25; i++) {
+      const end = performance.now() + 200
+      while (performance.now() < end) {
+        // busy, as a saturated service would be
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      res = await postTraces(app, PROTOBUF, body)
+      if (res.statusCode === 503) break
+    }
+    expect(res!.statusCode).toBe(503)
+    expect(Number(res!.headers['retry-after'])).toBeGreaterThan(0)
+    expect(res!.headers['content-type']).toBe(PROTOBUF)
+    expect(decodeProtobufStatus(res!.rawPayload)).toMatchObject({ code: 14 })
+  })
+})
