@@ -20,10 +20,11 @@ import s6 from './s6-micro.mjs'
 import s7 from './s7-memory.mjs'
 import s8 from './s8-series.mjs'
 import s9 from './s9-statsd-udp.mjs'
+import s10 from './s10-otlp.mjs'
 import s11 from './s11-dashboard.mjs'
 import soak from './soak.mjs'
 
-const SCENARIOS = [s1, s1cpu, s2, s2status, s3, s4, s5, s6, s7, s8, s9, s11, soak]
+const SCENARIOS = [s1, s1cpu, s2, s2status, s3, s4, s5, s6, s7, s8, s9, s10, s11, soak]
 
 const NOTE =
   'This machine is shared and noisy: absolute numbers drift from run to run. Only the ratios of ' +
