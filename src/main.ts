@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const log = service.http.log
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  // A stop that fails (the final save of the state file) is logged through pino and
+  // exits 1, as do a grace delay that runs out and a second signal.
+  const logger = { error: (problem: unknown) => (problem instanceof Error ? log.error({ err: problem }, problem.message) : log.error(String(problem))) }
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'shutting down after an unexpected error')
     else log.info({ signal }, 'shutting down: finishing in-flight requests')
     await service.stop()

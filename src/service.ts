@@ -2,7 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { type Config, ConfigError } from './config.js'
 import { buildApp } from './http/app.js'
 import { MetricStore } from './store/metric-store.js'
-import { StatePersistence } from './store/state-persistence.js'
+import { UnusableStatePathError } from './store/state-file.js'
+import { StatePersistence, StateSaveStatus } from './store/state-persistence.js'
 import { StatsdCounters } from './statsd/statsd-counters.js'
 import { StatsdDoor } from './statsd/statsd-door.js'
 
@@ -46,13 +47,17 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
     now: hooks.now,
   })
   const statsdCounters = config.statsdPort === 'off' ? undefined : new StatsdCounters()
-  const http = buildApp(store, { ...config, logStream: hooks.logStream, statsdCounters })
+  const stateSaves = config.stateFile === undefined ? undefined : new StateSaveStatus()
+  const http = buildApp(store, { ...config, logStream: hooks.logStream, statsdCounters, stateSaves })
   const log = http.log
   const statsd =
     config.statsdPort === 'off' || statsdCounters === undefined
       ? undefined
       : new StatsdDoor({ store, counters: statsdCounters, host: config.statsdHost, port: config.statsdPort, log })
-  const persistence = config.stateFile === undefined ? undefined : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log)
+  const persistence =
+    config.stateFile === undefined
+      ? undefined
+      : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log, Date.now, stateSaves)
   const sweep = sweepIdleMetrics(store, config.idleTtlMs)
 
   const stop = async () => {
@@ -71,17 +76,50 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
   }
 
   try {
-    await persistence?.load()
+    await loadState(persistence)
     if (config.authToken === undefined) {
       log.warn('AUTH_TOKEN is not set: every route is open to anyone who can reach this address')
     }
     await startStatsd(statsd, config, log)
-    const address = await http.listen({ port: config.port, host: config.host })
+    const address = await listen(http, config)
     persistence?.start()
     return { store, http, address, statsd, stop }
   } catch (err) {
     clearInterval(sweep)
     await Promise.all([http.close(), statsd?.stop()])
+    throw err
+  }
+}
+
+/**
+ * Loads the state file. A path the state cannot be kept at (a directory, a
+ * device, a folder that is missing or not writable) stops the start with a
+ * ConfigError naming STATE_FILE: a service whose state could never be saved
+ * would lose it all at shutdown while everything looked fine.
+ */
+async function loadState(persistence: StatePersistence | undefined): Promise<void> {
+  try {
+    await persistence?.load()
+  } catch (err) {
+    if (err instanceof UnusableStatePathError) throw new ConfigError(`STATE_FILE ${err.message}`)
+    throw err
+  }
+}
+
+/**
+ * Starts the HTTP door. An address it cannot have stops the start with a
+ * ConfigError naming PORT or HOST, so main exits 2 with one line.
+ */
+async function listen(http: FastifyInstance, { port, host }: Config): Promise<string> {
+  try {
+    return await http.listen({ port, host })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new ConfigError(`PORT ${port} is already in use on ${host}: stop what uses it, or choose another port (0 picks a free one)`)
+    if (code === 'EACCES') throw new ConfigError(`PORT ${port} on ${host} needs privileges this process does not have: choose a port above 1023`)
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new ConfigError(`HOST ${host} is not an address of this machine (${code})`)
+    }
     throw err
   }
 }

@@ -262,16 +262,4 @@ describe('a bad state file: the service starts empty and keeps the bad bytes asi
     expect(await readdir(dir)).toEqual(['state.bin'])
     expect(decodeFile(await readFile(stateFile)).size).toBe(0)
   })
-
-  it('a missing folder: starts, and the failed saves are logged without stopping the service', async () => {
-    const server = await start({ STATE_FILE: join(dir, 'no-such-folder', 'state.bin'), STATE_INTERVAL_MS: '100' })
-    await postLatency(server, 'x', 1)
-    expect((await getJson(`${server.url}/metrics`)).metrics).toHaveLength(1)
-    expect(await server.stop()).toBe(0)
-    await server.closed()
-    const failed = logLines(server.output()).filter((l) => l.level >= 50)
-    expect(failed.length, server.output()).toBeGreaterThan(0)
-    for (const line of failed) expect(line.msg).toMatch(/saving state failed/)
-    expect(await readdir(dir)).toEqual([])
-  })
 })

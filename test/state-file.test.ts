@@ -392,12 +392,15 @@ describe('decodeState refuses anything that is not a whole, intact state', () =>
 
 /** A PersistenceLog that keeps every call. */
 function recordingLog() {
-  const calls: Array<{ level: 'info' | 'error'; obj: Record<string, unknown>; msg: string }> = []
+  const calls: Array<{ level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }> = []
   return {
     calls,
     errors: () => calls.filter((c) => c.level === 'error'),
     info(obj: object, msg: string) {
       calls.push({ level: 'info', obj: obj as Record<string, unknown>, msg })
+    },
+    warn(obj: object, msg: string) {
+      calls.push({ level: 'warn', obj: obj as Record<string, unknown>, msg })
     },
     error(obj: object, msg: string) {
       calls.push({ level: 'error', obj: obj as Record<string, unknown>, msg })
@@ -417,7 +420,8 @@ describe('StatePersistence', () => {
 
   afterEach(async () => {
     // Stop the timers of any persistence a test started (the final save lands in dir).
-    await Promise.all(opened.splice(0).map((p) => p.stop()))
+    // One at a time: two final saves of one file at once would share its temporary file.
+    for (const p of opened.splice(0)) await p.stop()
     await rm(dir, { recursive: true, force: true })
   })
 

@@ -15,6 +15,7 @@ import { OtlpCounters } from '../otlp/otlp-counters.js'
 import { otlpRoutes } from '../otlp/otlp-routes.js'
 import { SPAN_KINDS, type SpanKindName } from '../otlp/span-kinds.js'
 import type { MetricStore } from '../store/metric-store.js'
+import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
@@ -47,6 +48,8 @@ export interface AppOptions extends TokenOptions {
   otlpMaxBodyBytes?: number
   otlpMaxCompressedBytes?: number
   otlpSpanKinds?: readonly SpanKindName[]
+  /** How saving STATE_FILE goes, reported by GET /metrics and /healthz; unset without a state file. */
+  stateSaves?: StateSaveStatus
 }
 
 export const BODY_LIMIT = 1024 * 1024
@@ -110,10 +113,10 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   })
   bearerAuth(app, options)
   app.setErrorHandler(errorHandler)
-  registerDocs(app)
-  app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S })
+  registerDocs(app, options.authToken !== undefined)
+  app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S, stateSaves: options.stateSaves })
   const otlpCounters = new OtlpCounters()
-  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0, statsd: options.statsdCounters, otlp: otlpCounters })
+  app.register(metricRoutes, { store, idleTtlMs: options.idleTtlMs ?? 0, statsd: options.statsdCounters, stateSaves: options.stateSaves, otlp: otlpCounters })
   app.register(latencyRoutes, { store })
   app.register(jobRoutes, { store })
   app.register(otlpRoutes, {

@@ -9,15 +9,18 @@ export type JobEvent = (typeof JOB_EVENTS)[number]
 
 /**
  * Cell layout of a metric's counter block:
- *   [0] sum of every value ever recorded, in ns (a double: the histogram's _sum)
+ *   [0] sum of the values in the histogram, in ns (a double: the histogram's _sum)
  *   [1] clock time of the last write (a double), for idle eviction
  *   [2..6] job events in JOB_EVENTS order
- *   [7] samples restored from a state file saved with other bucket bounds: in the
- *       total, but in no bucket (they cannot be re-bucketed)
- *   [8..] histogram buckets for the B bounds, then +Inf (not cumulative): two
+ *   [7..] histogram buckets for the B bounds, then +Inf (not cumulative): two
  *       32-bit counts per cell, read and added through the block's Uint32Array
- * Every other sample lands in exactly one bucket, so the metric's total is their
- * sum (plus the samples still pending, below): no cell of its own is needed.
+ * Every sample lands in exactly one bucket, so the metric's total is their sum
+ * (plus the samples still pending, below): no cell of its own is needed. The
+ * exception is samples restored from a state file whose histogram could not
+ * carry over (saved with other bucket bounds): they cannot be re-bucketed, so
+ * they are kept aside as a count and a sum (`outsideHistogram`), in the total and
+ * the all-time sum but in no bucket and not in the histogram's sum, so that the
+ * histogram's counts and _sum always describe the same samples.
  *
  * Bucket counts are 32-bit because a sparse id's histogram is most of its counter
  * block (26 buckets: 208 B as 64-bit cells, 104 B as 32-bit). A bucket still
@@ -42,8 +45,7 @@ const JOB_SLOT: Readonly<Record<JobEvent, number>> = {
   failed: 5,
   retried: 6,
 }
-const UNBUCKETED_SLOT = 7
-const BUCKET_SLOT = 8
+const BUCKET_SLOT = 7
 const TWO_32 = 2 ** 32
 
 /** Cells of a metric's counter block with `buckets` histogram buckets. */
@@ -96,6 +98,8 @@ export class Metric extends SampleRing {
   private carries: Float64Array | undefined = undefined
   /** Samples per status since the id was created; allocated with the first status. */
   private statusTotals: StatusTotals | undefined = undefined
+  /** Restored samples that are in no histogram bucket (see the cell layout); allocated by the few metrics that have any. */
+  private outsideHistogram: { readonly samples: number; readonly sumNs: number } | undefined = undefined
 
   /** The counter block: cells [cellBase, ...) of `cells`, and of `reals` and `words` over the same memory. */
   private readonly cells: BigInt64Array
@@ -127,12 +131,18 @@ export class Metric extends SampleRing {
     return new CounterBlock(this.cells, this.cellBase, blockWidth(this.histogramBucketCount), this.reals, this.words)
   }
 
-  /** Sum of every value ever recorded, in ns (the histogram's _sum). */
+  /** Sum of every value ever recorded, in ns (the summary's _sum). */
   get sumNs(): number {
+    const outside = this.outsideHistogram
+    return outside === undefined ? this.histogramSumNs : this.histogramSumNs + outside.sumNs
+  }
+
+  /** Sum of the values the histogram counts, in ns (its _sum); sumNs unless a restore left samples outside it. */
+  get histogramSumNs(): number {
     return this.reals[this.cellBase + SUM_SLOT]
   }
 
-  private set sumNs(value: number) {
+  private set histogramSumNs(value: number) {
     this.reals[this.cellBase + SUM_SLOT] = value
   }
 
@@ -150,7 +160,7 @@ export class Metric extends SampleRing {
     if (this.pending === this.maxCapacity) this.settle() // the push would overwrite a pending sample
     this.push(value, time, status)
     this.pending++
-    this.sumNs += value
+    this.histogramSumNs += value
     this.lastWriteAt = time
     if (status !== NO_STATUS) this.totalsOfStatuses().add(status, 1)
   }
@@ -163,7 +173,7 @@ export class Metric extends SampleRing {
     // Older pending samples first, so that `pending` stays a count of the newest ones.
     this.settle()
     this.pushMany(values, time, status)
-    this.sumNs += this.countBuckets(values, values.length)
+    this.histogramSumNs += this.countBuckets(values, values.length)
     this.lastWriteAt = time
     if (typeof status !== 'number') this.totalsOfStatuses().addAll(status, this.shared.statusTally)
     else if (status !== NO_STATUS) this.totalsOfStatuses().add(status, values.length)
@@ -233,7 +243,7 @@ export class Metric extends SampleRing {
 
   /** Samples recorded since creation: the histogram buckets plus the pending samples. */
   get total(): number {
-    let total = this.pending + readCell(this.cells, this.cellBase + UNBUCKETED_SLOT)
+    let total = this.pending + (this.outsideHistogram?.samples ?? 0)
     const first = this.firstBucketWord
     for (let i = 0; i < this.histogramBucketCount; i++) total += Atomics.load(this.words, first + i)
     const high = this.carries
@@ -274,11 +284,17 @@ export class Metric extends SampleRing {
     return this.statusTotals?.entries() ?? []
   }
 
-  /** Puts back counters saved by an earlier process (see state-file.ts). */
+  /**
+   * Puts back counters saved by an earlier process (see state-file.ts). Without
+   * saved buckets (they were counted over other bounds) the histogram starts
+   * again from zero, counts and sum together, while the total and the all-time
+   * sum carry over: the saved samples are kept outside the histogram.
+   */
   restoreCounters(saved: SavedCounters, lastWriteAt: number): void {
     const { cells, cellBase } = this
     for (const event of JOB_EVENTS) writeCell(cells, cellBase + JOB_SLOT[event], saved.jobs[event])
     let bucketed = 0
+    let histogramSum = 0
     if (saved.buckets !== undefined) {
       const n = Math.min(saved.buckets.length, this.histogramBucketCount)
       for (let i = 0; i < n; i++) {
@@ -287,9 +303,11 @@ export class Metric extends SampleRing {
         if (count >= TWO_32) this.carriesFor()[i] = Math.floor(count / TWO_32)
         bucketed += count
       }
+      histogramSum = saved.histogramSumNs ?? saved.sumNs
     }
-    writeCell(cells, cellBase + UNBUCKETED_SLOT, Math.max(0, saved.total - bucketed))
-    this.sumNs = saved.sumNs
+    const outside = saved.total - bucketed
+    this.outsideHistogram = outside > 0 ? { samples: outside, sumNs: saved.sumNs - histogramSum } : undefined
+    this.histogramSumNs = histogramSum
     this.lastWriteAt = lastWriteAt
     if (saved.statuses !== undefined) {
       const totals = this.totalsOfStatuses()
@@ -311,8 +329,10 @@ export interface SavedCounters {
   total: number
   sumNs: number
   jobs: Readonly<Record<JobEvent, number>>
-  /** Non-cumulative bucket counts, +Inf last; left at zero when absent. */
+  /** Non-cumulative bucket counts, +Inf last; absent: the histogram starts from zero. */
   buckets?: readonly number[]
+  /** Sum of the values in the buckets when it is not sumNs (some samples are in no bucket). */
+  histogramSumNs?: number
   /** Samples per status since creation, keyed by status; absent when none had one. */
   statuses?: Readonly<Record<string, number>>
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { type FileHandle, open, readFile, readdir, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import type { Stats } from 'node:fs'
+import { type FileHandle, lstat, open, readFile, readdir, readlink, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import { JOB_EVENTS, type JobEvent, type SavedCounters } from './metric.js'
 import type { MetricStore } from './metric-store.js'
 import { NO_STATUS, SAMPLE_BYTES, STATUS_BYTES } from './sample-layout.js'
@@ -51,6 +52,11 @@ export interface LoadSummary {
   samples: number
   /** Saved ids left out because MAX_METRICS was reached. */
   skipped: number
+  /**
+   * Loaded ids whose histogram starts again from zero (bucket counts and _sum
+   * together) because it was counted over other bucket bounds; absent when none.
+   */
+  histogramRestarted?: number
 }
 
 /** Error for a file that exists but cannot be trusted. */
@@ -96,6 +102,7 @@ export async function encodeStateParts(store: MetricStore, wallNowMs: number, pa
         idleMs: Math.max(0, now - m.lastWriteAt),
         total: m.total,
         sumNs: m.sumNs,
+        ...(m.histogramSumNs !== m.sumNs ? { histogramSumNs: m.histogramSumNs } : {}),
         jobs: Object.fromEntries(JOB_EVENTS.map((e) => [e, m.jobCount(e)])) as Record<JobEvent, number>,
         buckets: Array.from({ length: m.histogramBucketCount }, (_, b) => m.bucketCount(b)),
         ...(statusTotals.length > 0 ? { statuses: Object.fromEntries(statusTotals) } : {}),
@@ -174,14 +181,16 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
   let metrics = 0
   let samples = 0
   let skipped = 0
+  let histogramRestarted = 0
   for (const saved of header.metrics) {
     const n = saved.samples
     const statusColumn = saved.statusColumn === true
     const bytes = sampleSectionBytes(n, statusColumn)
     if (offset + bytes > body.length) throw new CorruptStateError('sample section is shorter than the header says')
     const at = offset
-    // Histogram buckets only carry over when the bounds are the same.
-    const counters = sameBuckets ? saved : { ...saved, buckets: undefined }
+    // The histogram (counts and sum) carries over only when it was counted over the same bounds.
+    const keepHistogram = sameBuckets && histogramIsWhole(saved)
+    const counters = keepHistogram ? saved : { ...saved, buckets: undefined, histogramSumNs: undefined }
     // Idle time carries over, so restarts more frequent than IDLE_TTL_MS do not keep idle ids alive.
     const lastWriteAt = now - (saved.idleMs + downtime)
     const metric = store.restore(saved.id, counters, lastWriteAt, savedSamples(data, at, n, statusColumn, downtime, now, store.windowMs))
@@ -189,11 +198,24 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
     else {
       metrics++
       samples += metric.size
+      if (!keepHistogram) histogramRestarted++
     }
     offset += bytes
   }
   if (offset !== body.length) throw new CorruptStateError('sample section length does not match the header')
-  return { metrics, samples, skipped }
+  return { metrics, samples, skipped, ...(histogramRestarted > 0 ? { histogramRestarted } : {}) }
+}
+
+/**
+ * Whether a saved histogram's sum is known: it is sumNs when every sample is in a
+ * bucket, or saved on its own. Files of earlier releases loaded after a change of
+ * bounds kept the old sum with restarted counts, and saved neither.
+ */
+function histogramIsWhole(saved: SavedMetric): boolean {
+  if (saved.histogramSumNs !== undefined) return true
+  let bucketed = 0
+  for (const count of saved.buckets ?? []) bucketed += count
+  return bucketed === saved.total
 }
 
 /**
@@ -223,12 +245,18 @@ export async function writeStateFile(path: string, data: Buffer | readonly Buffe
   const tmp = join(dirname(path), `${tempPrefix(path)}${process.pid}`)
   const file = await open(tmp, 'w', 0o600)
   try {
-    await writeAll(file, Buffer.isBuffer(data) ? [data] : data)
-    await file.sync()
-  } finally {
-    await file.close()
+    try {
+      await writeAll(file, Buffer.isBuffer(data) ? [data] : data)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    // A partial copy would only take space (a full disk is a common cause).
+    await rm(tmp, { force: true }).catch(() => undefined)
+    throw err
   }
-  await rename(tmp, path)
   const dir = await open(dirname(path), 'r')
   try {
     await dir.sync()
@@ -254,17 +282,91 @@ function tempPrefix(path: string): string {
   return `.${basename(path)}.tmp-`
 }
 
-/** Removes temporary files left by a process killed mid-write; they never hold the only copy. */
+/** Removes temporary files left by a process killed mid-write; they never hold the only copy. Only regular files go. */
 export async function removeStaleTempFiles(path: string): Promise<void> {
   const dir = dirname(path)
   const prefix = tempPrefix(path)
-  let names: string[]
+  let entries
   try {
-    names = await readdir(dir)
+    entries = await readdir(dir, { withFileTypes: true })
   } catch {
     return
   }
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dir, n), { force: true })))
+  const stale = entries.filter((e) => e.isFile() && e.name.startsWith(prefix))
+  await Promise.all(stale.map((e) => rm(join(dir, e.name), { force: true })))
+}
+
+/** A path the state cannot be kept at: not a regular file, or in a folder that is missing or not writable. */
+export class UnusableStatePathError extends Error {
+  override name = 'UnusableStatePathError'
+}
+
+/** Symbolic links followed before giving up, as the kernel's own limit (ELOOP). */
+const MAX_SYMLINK_HOPS = 40
+
+/**
+ * Where the state is kept: `path`, or the file its symbolic links lead to (a link
+ * is followed, never replaced, so a save lands on its target). Throws
+ * UnusableStatePathError when that is something other than a regular file or
+ * nothing yet (a directory, a device, a FIFO, a socket): the service moves,
+ * renames or overwrites nothing but a regular file.
+ */
+export async function resolveStatePath(path: string): Promise<string> {
+  let target = path
+  for (let hops = 0; ; hops++) {
+    let info: Stats
+    try {
+      info = await lstat(target)
+    } catch (err) {
+      // Nothing there yet (or no folder: checkStateFolder says which).
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return target
+      throw new UnusableStatePathError(`${describePath(path, target)} cannot be examined: ${(err as Error).message}`)
+    }
+    if (info.isFile()) return target
+    if (!info.isSymbolicLink()) {
+      throw new UnusableStatePathError(
+        `${describePath(path, target)} is ${kindOf(info)}: it must name a regular file, or nothing yet (the service never moves or replaces anything else)`,
+      )
+    }
+    if (hops === MAX_SYMLINK_HOPS) throw new UnusableStatePathError(`${path}: too many levels of symbolic links`)
+    target = resolve(dirname(target), await readlink(target))
+  }
+}
+
+/**
+ * Checks that the folder of the state file exists and takes new files, by
+ * creating and removing a temporary file there as every save does. Throws
+ * UnusableStatePathError otherwise, so that a state that could never be saved
+ * stops the start instead of being lost at shutdown.
+ */
+export async function checkStateFolder(path: string): Promise<void> {
+  const dir = dirname(path)
+  const probe = join(dir, `${tempPrefix(path)}${process.pid}-probe`)
+  try {
+    await (await open(probe, 'wx', 0o600)).close()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT' ? `its folder ${dir} does not exist`
+      : code === 'ENOTDIR' ? `${dir} is not a folder`
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `its folder ${dir} is not writable (${code})`
+      : `a file cannot be created in its folder ${dir}: ${(err as Error).message}`
+    throw new UnusableStatePathError(`${path}: ${why}`)
+  }
+  await rm(probe, { force: true })
+}
+
+function describePath(path: string, target: string): string {
+  return target === path ? path : `${path} (a symbolic link to ${target})`
+}
+
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a directory'
+  if (info.isFIFO()) return 'a FIFO'
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device'
+  if (info.isSocket()) return 'a socket'
+  return 'not a regular file'
 }
 
 /** Reads the state file; undefined when there is none (a clean start). */

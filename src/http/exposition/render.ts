@@ -4,6 +4,7 @@ import type { StatsdCounters } from '../../statsd/statsd-counters.js'
 import type { MetricStore } from '../../store/metric-store.js'
 import { STANDARD_QUANTILES } from '../../store/range-summary.js'
 import type { ReadOptions } from '../../store/read-options.js'
+import type { StateSaveStatus } from '../../store/state-persistence.js'
 import { renderProcessMetrics } from './process-metrics.js'
 import { Family, type TextFormat, formatValue, labelSet, seconds } from './text-format.js'
 
@@ -30,6 +31,7 @@ export async function renderExposition(
   options: ReadOptions,
   format: TextFormat,
   statsd?: StatsdCounters,
+  stateSaves?: StateSaveStatus,
   otlp?: OtlpCounters,
 ): Promise<Buffer[]> {
   const summary = new Family(
@@ -84,7 +86,7 @@ export async function renderExposition(
       cumulative += metric.bucketCount(i)
       histogram.sample('_bucket', idPrefix + buckets[i], cumulative)
     }
-    histogram.sample('_sum', idLabel, seconds(metric.sumNs))
+    histogram.sample('_sum', idLabel, seconds(metric.histogramSumNs))
     histogram.sample('_count', idLabel, cumulative)
 
     const jobCounts = metric.jobCounts()
@@ -105,6 +107,7 @@ export async function renderExposition(
   const families = [summary, windowSamples, windowErrors, histogram, responses, jobs, inProgress, ringBytes, ids, samples, evicted, requests, inFlight]
   if (statsd !== undefined) families.push(...statsdFamilies(statsd))
   if (otlp !== undefined) families.push(...otlpFamilies(otlp))
+  if (stateSaves !== undefined) families.push(...stateSaveFamilies(stateSaves))
   const out = families.flatMap((family) => family.render(format))
   out.push(Buffer.from(await renderProcessMetrics(format)))
   if (format === 'openmetrics') out.push(Buffer.from('# EOF\n'))
@@ -142,6 +145,20 @@ function otlpFamilies(otlp: OtlpCounters): Family[] {
   spans.sample('', '{result="rejected"}', otlp.rejectedSpans)
   spans.sample('', '{result="skipped"}', otlp.skippedSpans)
   return [requests, spans]
+}
+
+/** How saving STATE_FILE goes: alert on a growing failure count, or on the age of the last good save. */
+function stateSaveFamilies(saves: StateSaveStatus): Family[] {
+  const failures = new Family('latency_tracker_state_save_failures_total', 'counter', 'Saves of STATE_FILE that failed since the process started.')
+  failures.sample('', '', saves.failures)
+  const savedAt = new Family(
+    'latency_tracker_state_last_save_timestamp_seconds',
+    'gauge',
+    'Unix time of the last save of STATE_FILE that succeeded; absent before the first one.',
+    'seconds',
+  )
+  if (saves.savedAtMs !== undefined) savedAt.sample('', '', saves.savedAtMs / 1000)
+  return [failures, savedAt]
 }
 
 interface QuantileLabel {

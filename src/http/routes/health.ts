@@ -1,13 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { StateSaveStatus } from '../../store/state-persistence.js'
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
     description: 'degraded: the event loop is overloaded and other routes answer 503',
   }),
+  state: Type.Optional(
+    Type.Literal('failing', {
+      description: 'Only while the last save of STATE_FILE failed: the service keeps serving, but what it records would not survive a restart',
+    }),
+  ),
 })
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number }> = async (app, { retryAfterS }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number; stateSaves?: StateSaveStatus }> = async (
+  app,
+  { retryAfterS, stateSaves },
+) => {
   app.get(
     '/healthz',
     {
@@ -16,15 +25,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number }> = 
       schema: {
         summary: 'Liveness and overload check (no token needed)',
         response: {
-          200: { ...Health, description: 'Serving', examples: [{ status: 'ok' }] },
+          200: { ...Health, description: 'Serving', examples: [{ status: 'ok' }, { status: 'ok', state: 'failing' }] },
           503: { ...Health, description: 'Overloaded: retry later', examples: [{ status: 'degraded' }] },
         },
       },
     },
     async (_request, reply) => {
-      if (!app.isUnderPressure()) return { status: 'ok' as const }
+      const state = stateSaves?.failing === true ? { state: 'failing' as const } : {}
+      if (!app.isUnderPressure()) return { status: 'ok' as const, ...state }
       reply.code(503).header('retry-after', retryAfterS)
-      return { status: 'degraded' as const }
+      return { status: 'degraded' as const, ...state }
     },
   )
 }

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox'
 import type { OtlpCounters } from '../../otlp/otlp-counters.js'
 import type { StatsdCounters } from '../../statsd/statsd-counters.js'
 import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, maxSeriesPoints } from '../../store/metric-store.js'
+import type { StateSaveStatus } from '../../store/state-persistence.js'
 import { BadQueryError, MetricNotFoundError } from '../errors.js'
 import { CONTENT_TYPES, negotiate, parseFormat } from '../exposition/negotiate.js'
 import { startProcessMetrics } from '../exposition/process-metrics.js'
@@ -15,10 +16,13 @@ import { InvalidIdError, InvalidReadError, MetricIdParams, MetricNotFoundRespons
 import { MetricsListOk, MetricsListQuery } from '../schemas/exposition.js'
 import { MetricSnapshot as MetricSnapshotSchema, ReadQuery, Series, SeriesQuery } from '../schemas/snapshot.js'
 
-export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleTtlMs: number; statsd?: StatsdCounters; otlp?: OtlpCounters }> = async (
-  app,
-  { store, idleTtlMs, statsd, otlp },
-) => {
+export const metricRoutes: FastifyPluginAsyncTypebox<{
+  store: MetricStore
+  idleTtlMs: number
+  statsd?: StatsdCounters
+  stateSaves?: StateSaveStatus
+  otlp?: OtlpCounters
+}> = async (app, { store, idleTtlMs, statsd, stateSaves, otlp }) => {
   const startedAt = performance.now()
   startProcessMetrics()
 
@@ -41,7 +45,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
         // UTF-8 chunks, streamed: no single multi-MB string to flatten and encode in one go.
         // (The type provider types payloads from the JSON schemas; a stream of text is what
         // the text/plain and OpenMetrics entries of the 200 schema describe.)
-        const chunks = await renderExposition(store, options, format, statsd, otlp)
+        const chunks = await renderExposition(store, options, format, statsd, stateSaves, otlp)
         reply.type(CONTENT_TYPES[format])
         return (reply as unknown as FastifyReply).send(Readable.from(chunks, { objectMode: false }))
       }
@@ -65,6 +69,12 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore; idleT
             idle_ttl_ms: idleTtlMs,
           },
           requests: store.service.requests(),
+          ...(stateSaves === undefined
+            ? {}
+            : {
+                state_save_failures: stateSaves.failures,
+                state_saved_at: stateSaves.savedAtMs === undefined ? null : new Date(stateSaves.savedAtMs).toISOString(),
+              }),
           ...(statsd === undefined ? {} : { statsd: statsd.counts() }),
           ...(otlp === undefined ? {} : { otlp: otlp.snapshot() }),
         },

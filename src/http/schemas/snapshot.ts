@@ -144,6 +144,14 @@ export const ServiceStatus = Type.Object({
     '4xx': Type.Integer(),
     '5xx': Type.Integer(),
   }),
+  state_save_failures: Type.Optional(
+    Type.Integer({ description: 'Saves of STATE_FILE that failed since the process started (only with STATE_FILE)' }),
+  ),
+  state_saved_at: Type.Optional(
+    Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When the last save of STATE_FILE succeeded (ISO 8601, UTC); null before the first one (only with STATE_FILE)',
+    }),
+  ),
   statsd: Type.Optional(
     Type.Object(
       {
