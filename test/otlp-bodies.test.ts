@@ -94,10 +94,10 @@ describe.each(ENCODINGS)('POST /v1/traces, $name', ({ type, encode, answer, stat
     const partial = answer(res).partialSuccess!
     expect(Number(partial.rejectedSpans)).toBe(6)
     expect(partial.errorMessage).toContain('6 of 8 spans rejected')
-    expect(partial.errorMessage).toMatch(/1 end before they start \(first: "svc:backwards"\)/)
-    expect(partial.errorMessage).toMatch(/2 have a duration of 0 ns .*\(first: "svc:instant"\)/)
-    expect(partial.errorMessage).toMatch(/1 last longer than 9007199254740991 ns \(first: "svc:forever"\)/)
-    expect(partial.errorMessage).toMatch(/2 have an HTTP status attribute outside 0..999 \(first: "svc:odd_status"\)/)
+    expect(partial.errorMessage).toMatch(/end before start: 1 \(first: "svc:backwards"\)/)
+    expect(partial.errorMessage).toMatch(/duration 0 ns \(or no start and end times\): 2 \(first: "svc:instant"\)/)
+    expect(partial.errorMessage).toMatch(/duration over 9007199254740991 ns: 1 \(first: "svc:forever"\)/)
+    expect(partial.errorMessage).toMatch(/HTTP status attribute outside 0..999: 2 \(first: "svc:odd_status"\)/)
     expect(await snapshotOf(app, 'svc:ok')).toMatchObject({ count: 2, min_ns: 5000, max_ns: 6000 })
     for (const name of ['backwards', 'instant', 'no_times', 'forever', 'odd_status', 'negative_status']) {
       expect(await snapshotOf(app, `svc:${name}`), name).toBeUndefined()
@@ -114,7 +114,7 @@ describe.each(ENCODINGS)('POST /v1/traces, $name', ({ type, encode, answer, stat
     expectAnswer(res, type)
     const partial = answer(res).partialSuccess!
     expect(Number(partial.rejectedSpans)).toBe(3)
-    expect(partial.errorMessage).toMatch(/3 would each create a metric id beyond MAX_METRICS \(first: "s:c"\)/)
+    expect(partial.errorMessage).toMatch(/a new metric id while MAX_METRICS ids exist: 3 \(first: "s:c"\)/)
     expect(await snapshotOf(app, 's:a')).toMatchObject({ count: 2 })
     expect(await snapshotOf(app, 's:b')).toMatchObject({ count: 2 })
     expect(await snapshotOf(app, 's:c')).toBeUndefined()

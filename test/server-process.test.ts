@@ -436,7 +436,7 @@ describe('unknown routes and bad requests', () => {
         ['GET', '/nope'],
         ['POST', '/nope'],
         ['GET', '/metrics/a/b/c'],
-        ['PUT', '/metrics/x'],
+        ['PUT', '/nope'],
         ['GET', '/'],
       ] as const) {
         const res = await request(`${server.url}${path}`, { method, agent })

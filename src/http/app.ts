@@ -19,10 +19,12 @@ import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
+import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
 import { decodeContentEncoding } from './content-encoding.js'
 import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonBodies } from './json-body.js'
+import { answerUnknownRoutes } from './not-found.js'
 import { countRequests, requestTracker } from './request-counters.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
@@ -66,6 +68,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
   const track = requestTracker(store.service)
+  const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 }
   const fastifyOptions: FastifyHttpOptions<Server> = {
     // pino's per-request logs halve throughput, so they come only with debug.
     logController: new LogController({ disableRequestLogging: !requestLogs }),
@@ -78,8 +81,9 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     bodyLimit: BODY_LIMIT,
     // Slow clients: headers and whole requests that trickle in are cut off. Node
     // enforces both only when it checks its connections, so check every second.
-    http: { headersTimeout: options.headersTimeoutMs ?? 10_000, connectionsCheckingInterval: 1_000 },
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // requireHostHeader: a request without Host is answered by refuseRequestsWithoutHost.
+    http: { headersTimeout: timeouts.headersTimeoutMs, connectionsCheckingInterval: 1_000, requireHostHeader: false },
+    requestTimeout: timeouts.requestTimeoutMs,
     connectionTimeout: 120_000,
     keepAliveTimeout: 65_000,
     logger: {
@@ -99,8 +103,11 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
       const status = err.statusCode ?? 400
       reply.code(status).send({ statusCode: status, code: err.code, error: STATUS_CODES[status], message: err.message })
     },
+    // Requests Node's parser refuses (or that time out) never reach the router: answered and counted there.
+    clientErrorHandler: clientErrorHandler(store.service, timeouts),
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
+  refuseRequestsWithoutHost(app.server, track)
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
   parseJsonBodies(app)
@@ -113,6 +120,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   })
   bearerAuth(app, options)
   app.setErrorHandler(errorHandler)
+  answerUnknownRoutes(app)
   registerDocs(app, options.authToken !== undefined)
   app.register(healthRoutes, { retryAfterS: OVERLOAD_RETRY_AFTER_S, stateSaves: options.stateSaves })
   const otlpCounters = new OtlpCounters()

@@ -60,7 +60,7 @@ const ExportTraceResponseJson = Type.Object(
       {
         partialSuccess: {
           rejectedSpans: '1',
-          errorMessage: '1 of 512 spans rejected: 1 end before they start (first: "checkout:POST /orders")',
+          errorMessage: '1 of 512 spans rejected: end before start: 1 (first: "checkout:POST__orders")',
         },
       },
     ],

@@ -25,11 +25,11 @@ export function spanMetricId(serviceName: string, spanName: string): string {
 type RejectReason = 'end-before-start' | 'zero-duration' | 'too-long' | 'bad-status' | 'metric-limit' | 'store'
 
 const REASON_TEXT: Record<Exclude<RejectReason, 'store'>, string> = {
-  'end-before-start': 'end before they start',
-  'zero-duration': 'have a duration of 0 ns (or no start and end times)',
-  'too-long': `last longer than ${MAX_LATENCY_NS} ns`,
-  'bad-status': `have an HTTP status attribute outside 0..${MAX_STATUS}`,
-  'metric-limit': 'would each create a metric id beyond MAX_METRICS',
+  'end-before-start': 'end before start',
+  'zero-duration': 'duration 0 ns (or no start and end times)',
+  'too-long': `duration over ${MAX_LATENCY_NS} ns`,
+  'bad-status': `HTTP status attribute outside 0..${MAX_STATUS}`,
+  'metric-limit': 'a new metric id while MAX_METRICS ids exist',
 }
 
 /** The spans of one id in one request, split by whether they have a status (the store takes one or the other per call). */
@@ -116,7 +116,7 @@ export class SpanBatch {
     const parts: string[] = []
     for (const [reason, r] of this.rejections) {
       rejected += r.count
-      parts.push(reason === 'store' ? `${r.count} refused by the store (first: ${r.example})` : `${r.count} ${REASON_TEXT[reason]} (first: "${r.example}")`)
+      parts.push(reason === 'store' ? `refused by the store: ${r.count} (first: ${r.example})` : `${REASON_TEXT[reason]}: ${r.count} (first: "${r.example}")`)
     }
     const errorMessage = rejected === 0 ? '' : `${rejected} of ${recorded + rejected} spans rejected: ${parts.join('; ')}`
     return { recorded, rejected, skipped: this.skipped, errorMessage }

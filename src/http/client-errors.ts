@@ -1,0 +1,107 @@
+import { type RequestListener, STATUS_CODES, type Server, type ServerResponse, maxHeaderSize } from 'node:http'
+import type { Socket } from 'node:net'
+import type { ConnectionError, FastifyInstance } from 'fastify'
+import type { ServiceCounters } from '../store/service-counters.js'
+import type { RequestTracker } from './request-counters.js'
+
+/**
+ * Requests that never reach Fastify's router: Node's HTTP parser refuses their
+ * bytes (conflicting Content-Length, Content-Length with Transfer-Encoding, a bad
+ * chunk size, headers over the limit), they take too long (HEADERS_TIMEOUT_MS,
+ * REQUEST_TIMEOUT_MS), or an HTTP/1.1 request has no Host. Each is answered in
+ * the error shape of every other answer, {statusCode, code, error, message},
+ * where a body can still be sent, and counted in the service's request counters.
+ */
+
+export interface RequestTimeouts {
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+}
+
+/** The response a ServerResponse has begun on a socket (Node's own field, which its default handler checks too). */
+interface SocketWithResponse extends Socket {
+  _httpMessage?: ServerResponse | null
+}
+
+/**
+ * Fastify's clientErrorHandler, in place of its default (whose bodies have no
+ * `code` and which nothing counts). As Node does, it answers only where no
+ * response has begun on the connection, then closes the connection: after a
+ * framing error nothing more on it can be trusted.
+ */
+export function clientErrorHandler(counters: ServiceCounters, timeouts: RequestTimeouts) {
+  return function answerClientError(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+    // The client is gone: there is no one to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const response = (socket as SocketWithResponse)._httpMessage
+    if (socket.writable && (response == null || !response.headersSent)) {
+      const status = statusOf(err.code)
+      counters.requestStarted()
+      socket.write(rawResponse(status, errorBody(status, err.code ?? 'ERR_CLIENT', messageOf(err, status, timeouts))))
+      counters.requestFinished(status)
+    }
+    // A flood of bad requests must not become a flood of logs.
+    this.log.debug({ err }, 'client error')
+    socket.destroy(err)
+  }
+}
+
+function statusOf(code: string | undefined): number {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408
+    case 'HPE_HEADER_OVERFLOW':
+      return 431
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 413
+    default:
+      return 400
+  }
+}
+
+function messageOf(err: ConnectionError, status: number, timeouts: RequestTimeouts): string {
+  switch (status) {
+    case 408:
+      return `the request took too long: its headers must arrive within ${timeouts.headersTimeoutMs} ms and all of it within ${timeouts.requestTimeoutMs} ms`
+    case 431:
+      return `the request's headers exceed ${maxHeaderSize} bytes`
+    default: {
+      // llhttp's errors carry the rule that was broken as `reason`, e.g. "Duplicate Content-Length".
+      const reason = (err as ConnectionError & { reason?: string }).reason ?? err.message
+      return `malformed HTTP request (${reason}): nothing was read or stored`
+    }
+  }
+}
+
+function errorBody(status: number, code: string, message: string): string {
+  return JSON.stringify({ statusCode: status, code, error: STATUS_CODES[status], message })
+}
+
+function rawResponse(status: number, body: string): string {
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  )
+}
+
+/**
+ * Node answers an HTTP/1.1 request without Host (RFC 9112: 400) with a bare 400
+ * that no hook sees and nothing counts, unless the server's requireHostHeader is
+ * off. With it off, this listener goes in front of Fastify's and answers such a
+ * request in the error shape, counted; any other request costs one property check.
+ */
+export function refuseRequestsWithoutHost(server: Server, track: RequestTracker): void {
+  const [fastifyHandler] = server.listeners('request') as RequestListener[]
+  server.removeListener('request', fastifyHandler)
+  server.on('request', (req, res) => {
+    if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) {
+      fastifyHandler(req, res)
+      return
+    }
+    track(res)
+    const body = errorBody(400, 'LT_MISSING_HOST', 'an HTTP/1.1 request must have a Host header: nothing was read or stored')
+    res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    res.end(body)
+  })
+}

@@ -1,0 +1,111 @@
+import { once } from 'node:events'
+import { STATUS_CODES } from 'node:http'
+import { connect } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { describe, expect, it } from 'vitest'
+import { build } from './helper.js'
+
+// Requests that Node's HTTP parser refuses before Fastify sees them, a request
+// that takes too long, and an HTTP/1.1 request without Host: each gets a JSON
+// body in the error shape and is counted like every other answer. Raw sockets
+// against a service the test starts on a free 127.0.0.1 port.
+
+interface RawReply {
+  status: number
+  headers: Record<string, string>
+  body: string
+  /** The server closed the connection after its answer. */
+  closed: boolean
+}
+
+/** Sends `bytes` on a fresh connection (optionally more later) and reads until the server closes it. */
+async function raw(app: FastifyInstance, bytes: string | Buffer, after?: (write: (b: string) => void) => void): Promise<RawReply> {
+  const { port } = app.server.address() as { port: number }
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => {}) // a reset after the answer is fine: the answer is what is checked
+  let text = ''
+  socket.setEncoding('latin1').on('data', (d: string) => (text += d))
+  await once(socket, 'connect')
+  socket.write(bytes)
+  after?.((b) => socket.write(b))
+  await once(socket, 'close')
+  const end = text.indexOf('\r\n\r\n')
+  expect(end, `no complete answer in ${JSON.stringify(text)}`).toBeGreaterThan(0)
+  const [statusLine, ...lines] = text.slice(0, end).split('\r\n')
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+  return { status: Number(statusLine.split(' ')[1]), headers, body: text.slice(end + 4), closed: true }
+}
+
+async function requests(app: FastifyInstance) {
+  return (await app.inject({ url: '/metrics' })).json().service.requests as Record<string, number>
+}
+
+async function promRequests(app: FastifyInstance, cls: string): Promise<number> {
+  const text = (await app.inject({ url: '/metrics?format=prometheus' })).body
+  const line = text.split('\n').find((l) => l.startsWith(`latency_tracker_http_requests_total{class="${cls}"}`))
+  return Number(line!.split(' ').pop())
+}
+
+/** Asserts the answer is a JSON error of `status` in the contract's shape; returns it. */
+function expectJsonError(reply: RawReply, status: number) {
+  expect(reply.status, reply.body).toBe(status)
+  expect(reply.headers['content-type']).toMatch(/^application\/json/)
+  expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.body))
+  const body = JSON.parse(reply.body)
+  expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'statusCode'])
+  expect(body).toMatchObject({ statusCode: status, error: STATUS_CODES[status] })
+  expect(typeof body.code).toBe('string')
+  expect(body.message.length).toBeGreaterThan(0)
+  return body as { statusCode: number; code: string; error: string; message: string }
+}
+
+const BODY = '{"latency_ns":5}'
+const post = (headers: string, body = BODY) => `POST /metrics/framing/latency HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}\r\n${body}`
+
+describe('requests refused before routing: the error shape, counted, nothing stored', () => {
+  const cases: Array<[string, string | Buffer, number, RegExp]> = [
+    ['duplicate Content-Length', post(`Content-Length: ${BODY.length}\r\nContent-Length: ${BODY.length}\r\n`), 400, /HPE_/],
+    ['conflicting Content-Length', post(`Content-Length: ${BODY.length}\r\nContent-Length: 3\r\n`), 400, /HPE_/],
+    ['Content-Length with Transfer-Encoding', post(`Content-Length: ${BODY.length}\r\nTransfer-Encoding: chunked\r\n`, `${BODY.length.toString(16)}\r\n${BODY}\r\n0\r\n\r\n`), 400, /HPE_/],
+    ['a bad chunk size', post('Transfer-Encoding: chunked\r\n', `zz\r\n${BODY}\r\n0\r\n\r\n`), 400, /HPE_/],
+    ['headers over the limit', `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, /HPE_HEADER_OVERFLOW/],
+    ['HTTP/1.1 without Host', `POST /metrics/framing/latency HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, 400, /LT_MISSING_HOST/],
+  ]
+
+  for (const [name, bytes, status, code] of cases) {
+    it(name, async () => {
+      const app = await build({ maxEventLoopDelayMs: 0 })
+      const before = await requests(app)
+      const promBefore = await promRequests(app, '4xx')
+      const body = expectJsonError(await raw(app, bytes), status)
+      expect(body.code).toMatch(code)
+      const after = await requests(app)
+      expect(after['4xx'] - before['4xx']).toBe(1)
+      // Reads count too: the refused request, the read that gave `before` and the Prometheus read.
+      expect(after.total - before.total).toBe(3)
+      expect(after.in_flight).toBe(1) // this read
+      expect((await promRequests(app, '4xx')) - promBefore).toBe(1)
+      expect((await app.inject({ url: '/metrics' })).json().metrics).toEqual([])
+    })
+  }
+
+  it('a request that takes too long gets a 408 in the error shape', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0, headersTimeoutMs: 100, requestTimeoutMs: 200 })
+    const before = await requests(app)
+    // The body never comes: the request times out.
+    const reply = await raw(app, post(`Content-Length: ${BODY.length}\r\n`, BODY.slice(0, 3)))
+    const body = expectJsonError(reply, 408)
+    expect(body.code).toBe('ERR_HTTP_REQUEST_TIMEOUT')
+    const after = await requests(app)
+    expect(after['4xx'] - before['4xx']).toBe(1)
+    expect(after.in_flight).toBe(1)
+    expect((await app.inject({ url: '/metrics' })).json().metrics).toEqual([])
+  })
+
+  it('HTTP/1.0 without Host is served as usual', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    const reply = await raw(app, 'GET /healthz HTTP/1.0\r\n\r\n')
+    expect(reply.status, reply.body).toBe(200)
+    expect(JSON.parse(reply.body)).toEqual({ status: 'ok' })
+  })
+})
