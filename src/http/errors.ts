@@ -46,9 +46,3 @@ export const RouteNotFoundError = createError<[string, string]>('LT_ROUTE_NOT_FO
 
 /** The path exists under other methods, which the Allow header names. */
 export const MethodNotAllowedError = createError<[string, string, string]>('LT_METHOD_NOT_ALLOWED', '%s is not allowed on %s: use %s', 405)
-
-/** No route has this path (a metric id that does not exist is LT_METRIC_NOT_FOUND). */
-export const RouteNotFoundError = createError<[string, string]>('LT_ROUTE_NOT_FOUND', 'no route %s %s: the API is described at /docs', 404)
-
-/** The path exists under other methods, which the Allow header names. */
-export const MethodNotAllowedError = createError<[string, string, string]>('LT_METHOD_NOT_ALLOWED', '%s is not allowed on %s: use %s', 405)
