@@ -131,7 +131,7 @@ describe('every point of a series vs the sort-based reference (property)', () =>
           expect(aligned(series.points, want), `${queryOf(read)} at ${clock.now()}`).toEqual(want)
         }
       }),
-      { numRuns: 80 },
+      { numRuns: 60 },
     )
   })
 
@@ -179,7 +179,7 @@ describe('every point of a series vs the sort-based reference (property)', () =>
           expect(aligned(series.points, want), `${queryOf(read)} at ${clock.now()}`).toEqual(want)
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     )
   })
 })

@@ -187,7 +187,7 @@ describe('snapshots with statuses vs the sort-based reference (property)', () =>
           expect(listed).toEqual(snap)
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     )
   })
 })
