@@ -144,11 +144,15 @@ export function ringContents(ring: { forEach(visit: (value: number, time: number
   return out
 }
 
-/** A sample as a test recorded it: value, clock time, and status (undefined: sent without one). */
+/** A sample's value and status (undefined: sent without one): what refStats reads. */
 export interface StatusSample {
   value: number
-  time: number
   status?: number
+}
+
+/** A sample as a test recorded it: value, status, and clock time (for windows and series). */
+export interface TimedStatusSample extends StatusSample {
+  time: number
 }
 
 /**
@@ -246,7 +250,7 @@ export function refStats(samples: readonly StatusSample[], options: RefReadOptio
 /** A series point as the reference computes it: the step's start and the samples it holds. */
 export interface RefStep {
   t_ms: number
-  samples: StatusSample[]
+  samples: TimedStatusSample[]
 }
 
 /**
@@ -254,9 +258,9 @@ export interface RefStep {
  * oldest first; each holds the samples with floor(time / step) = k that are in
  * the window (time > now − windowMs, time <= now).
  */
-export function refSeries(samples: readonly StatusSample[], now: number, windowMs: number, stepMs: number): RefStep[] {
+export function refSeries(samples: readonly TimedStatusSample[], now: number, windowMs: number, stepMs: number): RefStep[] {
   const since = now - windowMs
-  const byStep = new Map<number, StatusSample[]>()
+  const byStep = new Map<number, TimedStatusSample[]>()
   for (const s of samples) {
     if (!(s.time > since && s.time <= now)) continue
     const k = Math.floor(s.time / stepMs)

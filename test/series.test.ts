@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { MetricStore, type SeriesPoint } from '../src/store/metric-store.js'
 import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } from '../src/store/read-options.js'
 import { build, expectError, postJson } from './helper.js'
-import { type RefReadOptions, type StatusSample, alignMean, manualClock, refSeries, refStats } from './reference.js'
+import { type RefReadOptions, type TimedStatusSample, alignMean, manualClock, refSeries, refStats } from './reference.js'
 import { CLOCK_START, quantileArb, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
 
 // GET /metrics/:id/series and MetricStore.series (issue 11): exact statistics per
@@ -27,7 +27,7 @@ async function get(app: FastifyInstance, url: string) {
 }
 
 /** What the reference says every point holds: refStats without the snapshot-only fields. */
-function refPoints(samples: readonly StatusSample[], now: number, windowMs: number, stepMs: number, options: RefReadOptions) {
+function refPoints(samples: readonly TimedStatusSample[], now: number, windowMs: number, stepMs: number, options: RefReadOptions) {
   return refSeries(samples, now, windowMs, stepMs).map(({ t_ms, samples: inStep }) => {
     const { statuses: _s, error_rate: _r, ...stats } = refStats(inStep, options)
     return { t_ms, ...stats }

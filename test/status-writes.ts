@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { expect } from 'vitest'
 import type { MetricStore } from '../src/store/metric-store.js'
 import { postJson } from './helper.js'
-import type { StatusSample } from './reference.js'
+import type { TimedStatusSample } from './reference.js'
 
 /**
  * Random writes with statuses for the property tests of statuses, filters and
@@ -93,7 +93,7 @@ export function writesArb(shape: WriteShape & { minWrites: number; maxWrites: nu
 }
 
 /** The samples a write records, at clock time `time`, in the order the store keeps them. */
-function samplesOf(write: Write, time: number): StatusSample[] {
+function samplesOf(write: Write, time: number): TimedStatusSample[] {
   switch (write.kind) {
     case 'single':
       return [{ value: write.value, time, status: write.status }]
@@ -110,8 +110,8 @@ interface Clock {
 }
 
 /** Records the writes through the store's domain ingest API; returns every sample recorded, oldest first. */
-export function replayIntoStore(store: MetricStore, id: string, clock: Clock, writes: readonly Write[]): StatusSample[] {
-  const samples: StatusSample[] = []
+export function replayIntoStore(store: MetricStore, id: string, clock: Clock, writes: readonly Write[]): TimedStatusSample[] {
+  const samples: TimedStatusSample[] = []
   for (const write of writes) {
     clock.advance(write.advanceMs)
     const latency = write.kind === 'single' ? write.value : write.values
@@ -123,8 +123,8 @@ export function replayIntoStore(store: MetricStore, id: string, clock: Clock, wr
 }
 
 /** Posts the writes to POST /metrics/:id/latency; returns every sample recorded, oldest first. */
-export async function replayOverHttp(app: FastifyInstance, id: string, clock: Clock, writes: readonly Write[]): Promise<StatusSample[]> {
-  const samples: StatusSample[] = []
+export async function replayOverHttp(app: FastifyInstance, id: string, clock: Clock, writes: readonly Write[]): Promise<TimedStatusSample[]> {
+  const samples: TimedStatusSample[] = []
   for (const write of writes) {
     clock.advance(write.advanceMs)
     const latency_ns = write.kind === 'single' ? write.value : write.values

@@ -7,7 +7,7 @@ import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } 
 import { build, expectError, postJson } from './helper.js'
 import {
   type RefReadOptions,
-  type StatusSample,
+  type TimedStatusSample,
   alignMean,
   inWindow,
   isValidStatusTermRef,
@@ -51,7 +51,7 @@ const readArb: fc.Arbitrary<Read> = fc.record({
  * smallest value, equal to the smallest and the largest, above the largest
  * (those within 1..2^53-1); at most 16 distinct, as the contract allows.
  */
-function withDataThresholds(read: Read, samples: readonly StatusSample[]): Read {
+function withDataThresholds(read: Read, samples: readonly TimedStatusSample[]): Read {
   if (read.le === undefined || samples.length === 0) return read
   const values = samples.map((s) => s.value)
   const min = Math.min(...values)
@@ -90,7 +90,7 @@ function windowed(snap: MetricSnapshot | Record<string, unknown>) {
 }
 
 /** Asserts a snapshot's windowed fields against the reference over the samples the ring still holds. */
-function expectLikeReference(snap: MetricSnapshot, kept: readonly StatusSample[], now: number, read: Read) {
+function expectLikeReference(snap: MetricSnapshot, kept: readonly TimedStatusSample[], now: number, read: Read) {
   const want = refStats(inWindow(kept, now, read.windowMs), read)
   expect(alignMean(windowed(snap), want), `${queryOf(read)} at ${now}`).toEqual(want)
   expect(snap.window_ms).toBe(read.windowMs)
