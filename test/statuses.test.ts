@@ -193,6 +193,13 @@ describe('snapshots with statuses vs the sort-based reference (property)', () =>
 })
 
 describe('statuses, errors and error_rate', () => {
+  it('a metric takes more than four distinct statuses (its status totals grow)', () => {
+    const store = new MetricStore({ maxMetrics: 10, maxSamples: 100, windowMs: 60_000, now: () => 1_000 })
+    for (const s of [200, 201, 202, 203, 204, 500]) expect(store.ingestSamples('m', 5, s)).toBe(1)
+    expect(store.ingestSamples('m', [1, 2, 3], [301, 302, 303])).toBe(3)
+    expect(store.get('m')!.statusCounts()).toEqual([200, 201, 202, 203, 204, 301, 302, 303, 500].map((s) => [s, 1]))
+  })
+
   it('a metric that never received a status: statuses {}, errors 0, error_rate null', async () => {
     const app = await start()
     await postJson(app, '/metrics/plain/latency', { latency_ns: [5, 6, 7] })

@@ -358,7 +358,9 @@ class StatusTotals {
   private used = 0
 
   add(status: number, amount: number): void {
-    addToCell(this.cells, this.cellOf(status), amount)
+    // cellOf may grow the arrays: take the cell first, then this.cells.
+    const cell = this.cellOf(status)
+    addToCell(this.cells, cell, amount)
   }
 
   /** Adds one to the total of each status of a batch; `tally` is all zeros, and is left so. */
