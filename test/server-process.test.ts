@@ -437,7 +437,8 @@ describe('unknown routes and bad requests', () => {
         ['POST', '/nope'],
         ['GET', '/metrics/a/b/c'],
         ['PUT', '/nope'],
-        ['GET', '/'],
+        // GET / is the dashboard; under it, only its own files exist.
+        ['GET', '/dashboard/nope.js'],
       ] as const) {
         const res = await request(`${server.url}${path}`, { method, agent })
         expect(res.status, `${method} ${path}`).toBe(404)
