@@ -360,7 +360,9 @@ class StatusTotals {
   add(status: number, amount: number): void {
     // cellOf may grow the arrays: take the cell first, then this.cells.
     const cell = this.cellOf(status)
-    addToCell(this.cells, cell, amount)
+    // A single sample adds the constant 1n: BigInt(1) would allocate on every write.
+    if (amount === 1) Atomics.add(this.cells, cell, 1n)
+    else addToCell(this.cells, cell, amount)
   }
 
   /** Adds one to the total of each status of a batch; `tally` is all zeros, and is left so. */
