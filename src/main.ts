@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     process.stderr.write(`latency-tracker: cannot start: ${err.message}\n`)
     process.exit(2)
   }
-  const log = service.http.log
+  const log = service.log
   // A stop that fails (the final save of the state file) is logged through pino and
   // exits 1, as do a grace delay that runs out and a second signal.
   const logger = { error: (problem: unknown) => (problem instanceof Error ? log.error({ err: problem }, problem.message) : log.error(String(problem))) }

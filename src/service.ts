@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { type Config, ConfigError } from './config.js'
 import { buildApp } from './http/app.js'
+import { createLogger } from './logger.js'
 import { MetricStore } from './store/metric-store.js'
 import { UnusableStatePathError } from './store/state-file.js'
 import { StatePersistence, StateSaveStatus } from './store/state-persistence.js'
@@ -22,6 +23,8 @@ import { StatsdDoor } from './statsd/statsd-door.js'
 export interface Service {
   readonly store: MetricStore
   readonly http: FastifyInstance
+  /** The service's logger (every part logs through it). */
+  readonly log: FastifyBaseLogger
   /** The HTTP door's address, e.g. http://127.0.0.1:8080. */
   readonly address: string
   /** The StatsD door (its udpPort and tcpPort), or undefined with STATSD_PORT=off. */
@@ -48,8 +51,8 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
   })
   const statsdCounters = config.statsdPort === 'off' ? undefined : new StatsdCounters()
   const stateSaves = config.stateFile === undefined ? undefined : new StateSaveStatus()
-  const http = buildApp(store, { ...config, logStream: hooks.logStream, statsdCounters, stateSaves })
-  const log = http.log
+  const log = createLogger(config.logLevel, hooks.logStream)
+  const http = buildApp(store, { ...config, logger: log, statsdCounters, stateSaves })
   const statsd =
     config.statsdPort === 'off' || statsdCounters === undefined
       ? undefined
@@ -83,7 +86,7 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
     await startStatsd(statsd, config, log)
     const address = await listen(http, config)
     persistence?.start()
-    return { store, http, address, statsd, stop }
+    return { store, http, log, address, statsd, stop }
   } catch (err) {
     clearInterval(sweep)
     await Promise.all([http.close(), statsd?.stop()])

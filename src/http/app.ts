@@ -1,8 +1,8 @@
 import { STATUS_CODES, type Server } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import underPressure from '@fastify/under-pressure'
 import Fastify, {
   LogController,
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -19,13 +19,15 @@ import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { validatorsPassingScannedBatches } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
-import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
 import { decodeContentEncoding } from './content-encoding.js'
+import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
 import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonBodies } from './json-body.js'
 import { answerUnknownRoutes } from './not-found.js'
-import { countRequests, requestTracker } from './request-counters.js'
+import { OverloadMonitor } from './overload.js'
+import { requestTracker } from './request-counters.js'
+import { gateRequests } from './request-gate.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { latencyRoutes } from './routes/latency.js'
@@ -40,8 +42,10 @@ export interface AppOptions extends TokenOptions {
   requestTimeoutMs?: number
   /** 503 with Retry-After while event-loop delay is above this; 0 or unset: never. */
   maxEventLoopDelayMs?: number
-  /** Where pino writes; defaults to stdout. */
-  logStream?: NodeJS.WritableStream
+  /** The service's logger (logger.ts); without one, the app logs nothing. */
+  logger?: FastifyBaseLogger
+  /** How saving STATE_FILE goes, reported by GET /metrics and /healthz; unset without a state file. */
+  stateSaves?: StateSaveStatus
   /** The StatsD door's counters, reported by GET /metrics; unset when the door is off. */
   statsdCounters?: StatsdCounters
   /** 'off': no dashboard at /. */
@@ -50,8 +54,6 @@ export interface AppOptions extends TokenOptions {
   otlpMaxBodyBytes?: number
   otlpMaxCompressedBytes?: number
   otlpSpanKinds?: readonly SpanKindName[]
-  /** How saving STATE_FILE goes, reported by GET /metrics and /healthz; unset without a state file. */
-  stateSaves?: StateSaveStatus
 }
 
 export const BODY_LIMIT = 1024 * 1024
@@ -70,10 +72,16 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   const track = requestTracker(store.service)
   const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 }
   const fastifyOptions: FastifyHttpOptions<Server> = {
-    // pino's per-request logs halve throughput, so they come only with debug.
-    logController: new LogController({ disableRequestLogging: !requestLogs }),
-    // Without request logs, a per-request child logger is pure cost: share the root one.
-    ...(requestLogs ? {} : { childLoggerFactory: (logger) => logger }),
+    // pino's per-request logs halve throughput, so they come only with debug: then
+    // Fastify gets the logger. Otherwise Fastify has none (with one, it listens to every
+    // response's 'finish' to log it, request logs off or not: measurable per request in
+    // bench S1-CPU), and requests log through the service's logger, shared, not a child each.
+    ...(requestLogs && options.logger !== undefined
+      ? { loggerInstance: options.logger }
+      : {
+          logController: new LogController({ disableRequestLogging: true }),
+          childLoggerFactory: (nullLogger: FastifyBaseLogger) => options.logger ?? nullLogger,
+        }),
     // Unbounded, so that every over-long id reaches the schema (400): past the limit the
     // router answers 414 itself, with a mismatched "Bad Request" and no onRequest hooks.
     // Node's header size limit (16 KiB) already bounds a URL from a socket.
@@ -86,13 +94,6 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     requestTimeout: timeouts.requestTimeoutMs,
     connectionTimeout: 120_000,
     keepAliveTimeout: 65_000,
-    logger: {
-      level,
-      // Tokens never reach the logs: Fastify's request serializer drops headers, and
-      // headers logged any other way (raw, or nested one level) are censored.
-      redact: { paths: ['headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
-      ...(options.logStream ? { stream: options.logStream } : {}),
-    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
     schemaController: { compilersFactory: validatorsPassingScannedBatches },
     schemaErrorFormatter: formatValidationErrors,
@@ -107,17 +108,17 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     clientErrorHandler: clientErrorHandler(store.service, timeouts),
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
+  // Without request logs Fastify has no logger of its own; app.log is the service's all the same.
+  if (options.logger !== undefined) app.log = options.logger
   refuseRequestsWithoutHost(app.server, track)
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
   parseJsonBodies(app)
   app.addHook('preParsing', decodeContentEncoding)
-  countRequests(app, track)
-  app.register(underPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelayMs ?? 0,
-    retryAfter: OVERLOAD_RETRY_AFTER_S,
-    sampleInterval: 250,
-  })
+  const overload = new OverloadMonitor(options.maxEventLoopDelayMs ?? 0)
+  app.decorate('isUnderPressure', () => overload.overloaded)
+  app.addHook('onClose', async () => overload.stop())
+  gateRequests(app, track, overload, OVERLOAD_RETRY_AFTER_S)
   bearerAuth(app, options)
   app.setErrorHandler(errorHandler)
   answerUnknownRoutes(app)
@@ -148,7 +149,7 @@ const OVERLOAD_RETRY_AFTER_S = 5
  */
 function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const code = err.statusCode
-  // 4xx are the client's; 503 is overload (under-pressure), said as such. Anything else is a bug.
+  // 4xx are the client's; 503 is overload (request-gate.ts), said as such. Anything else is a bug.
   const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500
   if (status === 500) {
     request.log.error({ err }, 'request failed')
@@ -165,5 +166,7 @@ function errorHandler(err: FastifyError, request: FastifyRequest, reply: Fastify
 declare module 'fastify' {
   interface FastifyInstance {
     store: MetricStore
+    /** Whether the event loop is overloaded now (overload.ts). */
+    isUnderPressure(): boolean
   }
 }

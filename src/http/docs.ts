@@ -31,8 +31,8 @@ const FORBIDDEN = errorResponse(
 const OVERLOADED = errorResponse(
   503,
   'Event-loop delay above MAX_EVENT_LOOP_DELAY_MS: retry after the Retry-After seconds',
-  'FST_UNDER_PRESSURE',
-  'Service Unavailable',
+  'LT_OVERLOADED',
+  'the service is overloaded (event-loop delay above MAX_EVENT_LOOP_DELAY_MS): retry after 5 s',
 )
 
 function addHookResponses({ schema, url, route }: { schema: FastifySchema; url: string; route: { method: string | string[] } }) {

@@ -14,6 +14,13 @@ const MetricLimitError = createError<[string]>('LT_METRIC_LIMIT', '%s', 429)
 /** Input the domain ingest API refused (ingest.ts) that the body schema let through. */
 const InvalidInputError = createError<[string]>('LT_INVALID_INPUT', '%s', 400)
 
+/** The event loop is overloaded (request-gate.ts): retry later. */
+export const OverloadedError = createError<[number]>(
+  'LT_OVERLOADED',
+  'the service is overloaded (event-loop delay above MAX_EVENT_LOOP_DELAY_MS): retry after %d s',
+  503,
+)
+
 export const BadQueryError = createError<[string]>('LT_BAD_QUERY', '%s', 400)
 
 export const MissingContentTypeError = createError(

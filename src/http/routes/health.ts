@@ -20,8 +20,6 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number; stat
   app.get(
     '/healthz',
     {
-      // Under pressure every other route is refused with 503; this one answers, to say so.
-      config: { pressureHandler: () => undefined },
       schema: {
         summary: 'Liveness and overload check (no token needed)',
         response: {
