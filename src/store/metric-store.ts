@@ -10,11 +10,9 @@ import { ServiceCounters } from './service-counters.js'
 import { taskClock } from './task-clock.js'
 import { forEachInSlices } from './time-slices.js'
 
-export interface MetricSnapshot {
-  id: string
-  window_ms: number
+/** The statistics every windowed answer reports (a snapshot, a point of a series), JSON-shaped. */
+export interface WindowedStats {
   count: number
-  total: number
   min_ns: number | null
   max_ns: number | null
   mean_ns: number | null
@@ -23,8 +21,14 @@ export interface MetricSnapshot {
   p99_ns: number | null
   quantiles?: Record<string, number | null>
   le?: Record<string, LeShare>
-  statuses: Record<string, number>
   errors: number
+}
+
+export interface MetricSnapshot extends WindowedStats {
+  id: string
+  window_ms: number
+  total: number
+  statuses: Record<string, number>
   error_rate: number | null
   jobs: JobCounts
 }
@@ -35,18 +39,8 @@ export interface LeShare {
   fraction: number | null
 }
 
-export interface SeriesPoint {
+export interface SeriesPoint extends WindowedStats {
   t_ms: number
-  count: number
-  min_ns: number | null
-  max_ns: number | null
-  mean_ns: number | null
-  p50_ns: number | null
-  p95_ns: number | null
-  p99_ns: number | null
-  quantiles?: Record<string, number | null>
-  le?: Record<string, LeShare>
-  errors: number
 }
 
 export interface Series {
@@ -269,26 +263,15 @@ export class MetricStore {
 
   snapshot(metric: Metric, options: ReadOptions): MetricSnapshot {
     const stats = this.windowStats(metric, options)
-    const stat = (v: number) => (stats.count === 0 ? null : v)
-    const snapshot: MetricSnapshot = {
+    return {
       id: metric.id,
       window_ms: options.windowMs,
-      count: stats.count,
       total: metric.total,
-      min_ns: stat(stats.min),
-      max_ns: stat(stats.max),
-      mean_ns: stat(stats.sum / stats.count),
-      p50_ns: stat(stats.quantiles[0]),
-      p95_ns: stat(stats.quantiles[1]),
-      p99_ns: stat(stats.quantiles[2]),
+      ...windowedStats(stats, options),
       statuses: stats.statuses ?? {},
-      errors: stats.errors,
       error_rate: stats.withStatus === 0 ? null : stats.errors / stats.withStatus,
       jobs: metric.jobCounts(),
     }
-    if (options.quantiles !== undefined) snapshot.quantiles = extraQuantiles(stats, options)
-    if (options.le !== undefined) snapshot.le = leShares(stats, options)
-    return snapshot
   }
 
   /**
@@ -310,20 +293,7 @@ export class MetricStore {
       const first = k === firstStep ? metric.firstAfter(since) : metric.firstAtOrAfter(start)
       const end = k === lastStep ? metric.firstAfter(now) : metric.firstAtOrAfter(start + stepMs)
       const stats = this.summarizer.summarize(metric, first, end, options, false, false)
-      const stat = (v: number) => (stats.count === 0 ? null : v)
-      const point: SeriesPoint = {
-        t_ms: start,
-        count: stats.count,
-        min_ns: stat(stats.min),
-        max_ns: stat(stats.max),
-        mean_ns: stat(stats.sum / stats.count),
-        p50_ns: stat(stats.quantiles[0]),
-        p95_ns: stat(stats.quantiles[1]),
-        p99_ns: stat(stats.quantiles[2]),
-        errors: stats.errors,
-      }
-      if (options.quantiles !== undefined) point.quantiles = extraQuantiles(stats, options)
-      if (options.le !== undefined) point.le = leShares(stats, options)
+      const point: SeriesPoint = { t_ms: start, ...windowedStats(stats, options) }
       points.push(point)
     })
     return { id: metric.id, window_ms: options.windowMs, step_ms: stepMs, points }
@@ -337,6 +307,24 @@ export function maxSeriesPoints(windowMs: number, stepMs: number): number {
 
 function* stepIndices(first: number, last: number): Generator<number> {
   for (let k = first; k <= last; k++) yield k
+}
+
+/** A run's statistics as answers report them: null where there were no samples, `quantiles` and `le` when asked for. */
+function windowedStats(stats: RangeStats, options: ReadOptions): WindowedStats {
+  const empty = stats.count === 0
+  const out: WindowedStats = {
+    count: stats.count,
+    min_ns: empty ? null : stats.min,
+    max_ns: empty ? null : stats.max,
+    mean_ns: empty ? null : stats.sum / stats.count,
+    p50_ns: empty ? null : stats.quantiles[0],
+    p95_ns: empty ? null : stats.quantiles[1],
+    p99_ns: empty ? null : stats.quantiles[2],
+    errors: stats.errors,
+  }
+  if (options.quantiles !== undefined) out.quantiles = extraQuantiles(stats, options)
+  if (options.le !== undefined) out.le = leShares(stats, options)
+  return out
 }
 
 function extraQuantiles(stats: RangeStats, options: ReadOptions): Record<string, number | null> {

@@ -51,20 +51,25 @@ export const JobCounts = Type.Object({
   in_progress: Type.Integer({ description: 'max(0, started − completed − failed)' }),
 })
 
+/** The statistics of a snapshot and of a series point (null when they count no sample), in answer order. */
+const WindowedStatistics = {
+  min_ns: NullableNumber,
+  max_ns: NullableNumber,
+  mean_ns: NullableNumber,
+  p50_ns: NullableNumber,
+  p95_ns: NullableNumber,
+  p99_ns: NullableNumber,
+  quantiles: Type.Optional(Type.Record(Type.String(), NullableNumber)),
+  le: Type.Optional(LeShares),
+}
+
 export const MetricSnapshot = Type.Object(
   {
     id: Type.String(),
     window_ms: Type.Integer(),
     count: Type.Integer({ description: 'Samples in the window and still in the ring' }),
     total: Type.Integer({ description: 'Samples recorded since the id was created' }),
-    min_ns: NullableNumber,
-    max_ns: NullableNumber,
-    mean_ns: NullableNumber,
-    p50_ns: NullableNumber,
-    p95_ns: NullableNumber,
-    p99_ns: NullableNumber,
-    quantiles: Type.Optional(Type.Record(Type.String(), NullableNumber)),
-    le: Type.Optional(LeShares),
+    ...WindowedStatistics,
     statuses: Type.Record(Type.String(), Type.Integer(), { description: 'In-window samples by status; samples without a status are not in it' }),
     errors: Type.Integer({ description: 'In-window samples whose status is 0 or >= 500' }),
     error_rate: Type.Unsafe<number | null>({
@@ -89,14 +94,7 @@ export const MetricSnapshot = Type.Object(
 export const SeriesPoint = Type.Object({
   t_ms: Type.Integer({ description: 'Start of the step, Unix ms, a multiple of step_ms' }),
   count: Type.Integer({ description: 'Samples of the step (inside the window, matching ?status=)' }),
-  min_ns: NullableNumber,
-  max_ns: NullableNumber,
-  mean_ns: NullableNumber,
-  p50_ns: NullableNumber,
-  p95_ns: NullableNumber,
-  p99_ns: NullableNumber,
-  quantiles: Type.Optional(Type.Record(Type.String(), NullableNumber)),
-  le: Type.Optional(LeShares),
+  ...WindowedStatistics,
   errors: Type.Integer({ description: 'Samples of the step whose status is 0 or >= 500' }),
 })
 
