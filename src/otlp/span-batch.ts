@@ -93,7 +93,7 @@ export class SpanBatch {
     const group = this.groupOf(name)
     if (!(durationNs >= 1)) return this.reject(durationNs < 0 ? 'end-before-start' : 'zero-duration', group.id)
     if (durationNs > MAX_LATENCY_NS) return this.reject('too-long', group.id)
-    if (httpStatus === httpStatus) {
+    if (!Number.isNaN(httpStatus)) {
       if (!(httpStatus >= 0 && httpStatus <= MAX_STATUS)) return this.reject('bad-status', group.id)
       group.statusLatencies.push(durationNs)
       group.statuses.push(httpStatus)
