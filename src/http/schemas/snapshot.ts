@@ -83,7 +83,7 @@ export const MetricSnapshot = Type.Object(
     examples: [
       {
         id: 'checkout', window_ms: 60000, count: 3, total: 10,
-        min_ns: 1200, max_ns: 98000, mean_ns: 33566.67, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
+        min_ns: 1200, max_ns: 98000, mean_ns: 33566.666666666664, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
         statuses: { '200': 2, '503': 1 }, errors: 1, error_rate: 0.3333333333333333,
         jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
       },
@@ -190,7 +190,7 @@ export const AllMetrics = Type.Object(
         metrics: [
           {
             id: 'checkout', window_ms: 60000, count: 3, total: 10,
-            min_ns: 1200, max_ns: 98000, mean_ns: 33566.67, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
+            min_ns: 1200, max_ns: 98000, mean_ns: 33566.666666666664, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
             statuses: { '200': 2, '503': 1 }, errors: 1, error_rate: 0.3333333333333333,
             jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
           },
