@@ -59,7 +59,7 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRouteOptions> = async (app, opti
   })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const code = err.statusCode
-    // 4xx are the client's; 503 is overload (under-pressure). Anything else is a bug.
+    // 4xx are the client's; 503 is overload (the app's request gate). Anything else is a bug.
     const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500
     if (status === 500) request.log.error({ err }, 'request failed')
     else request.log.debug({ err }, 'client error')
