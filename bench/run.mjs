@@ -101,7 +101,10 @@ async function main() {
 
   let selected
   if (cli.only) {
-    const names = cli.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+    const names = cli.only
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean)
     const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n))
     if (unknown.length) {
       process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\n\n${USAGE}`)
@@ -171,7 +174,12 @@ async function main() {
   const totalS = (performance.now() - t0) / 1000
   const out = process.stdout
   out.write(`\nlatency-tracker benchmarks, ${modeName} mode, ${startedAt.toISOString()}, ${totalS.toFixed(0)} s\n`)
-  out.write(`node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at end\n\n`)
+  out.write(
+    `node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at end\n\n`,
+  )
   out.write(`${formatTable(rows)}\n\n`)
   for (const r of rows) if (r.note) out.write(`note ${r.scenario} ${r.metric}: ${r.note}\n`)
   for (const r of results) if (r.error) out.write(`${r.name} FAILED: ${r.error.split('\n')[0]}\n`)
@@ -190,7 +198,15 @@ async function main() {
       settings: mode,
       argv: process.argv.slice(2),
       commit: gitCommit(),
-      machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, memory_bytes: os.totalmem(), loadavg_at_start: loadAtStart, loadavg_at_end: os.loadavg() },
+      machine: {
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? null,
+        memory_bytes: os.totalmem(),
+        loadavg_at_start: loadAtStart,
+        loadavg_at_end: os.loadavg(),
+      },
       note: NOTE,
       scenarios: results,
     }

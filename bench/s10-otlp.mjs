@@ -13,7 +13,16 @@ import { startService } from './lib/servers.mjs'
 const CONNECTIONS = 10
 const SPANS = 512
 const SERVICES = 10
-const OPERATIONS = ['GET /api/items/:id', 'POST /api/orders', 'GET /api/cart', 'PUT /api/cart/:item', 'SELECT items', 'SELECT orders', 'redis GET', 'publish order.created']
+const OPERATIONS = [
+  'GET /api/items/:id',
+  'POST /api/orders',
+  'GET /api/cart',
+  'PUT /api/cart/:item',
+  'SELECT items',
+  'SELECT orders',
+  'redis GET',
+  'publish order.created',
+]
 const BODIES = 20
 const S2_IDS = 100
 const S2_BATCH = 1_000
@@ -26,7 +35,12 @@ function requestType() {
   return root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
 }
 
-const hex = (r, bytes) => Array.from({ length: bytes }, () => Math.floor(r() * 256).toString(16).padStart(2, '0')).join('')
+const hex = (r, bytes) =>
+  Array.from({ length: bytes }, () =>
+    Math.floor(r() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  ).join('')
 
 /**
  * One export request as the JS SDK's HTTP instrumentation makes it: one resource with
@@ -96,7 +110,15 @@ export default {
     const loads = {
       protobuf: { requests: asRequests('application/x-protobuf', protobufBodies), perRequest: SPANS },
       json: { requests: asRequests('application/json', jsonBodies), perRequest: SPANS },
-      s2: { requests: batchBodies(S2_IDS, S2_BATCH, 21).map((body, i) => ({ method: 'POST', path: `/metrics/${makeIds('s2', S2_IDS)[i]}/latency`, headers: JSON_HEADERS, body })), perRequest: S2_BATCH },
+      s2: {
+        requests: batchBodies(S2_IDS, S2_BATCH, 21).map((body, i) => ({
+          method: 'POST',
+          path: `/metrics/${makeIds('s2', S2_IDS)[i]}/latency`,
+          headers: JSON_HEADERS,
+          body,
+        })),
+        perRequest: S2_BATCH,
+      },
     }
     ctx.progress(`bodies: protobuf ${Math.round(protobufBodies[0].length / 1024)} KiB, JSON ${Math.round(jsonBodies[0].length / 1024)} KiB per ${SPANS} spans`)
     const service = await startService()
@@ -106,12 +128,18 @@ export default {
       ctx.progress(`warm-up ${ctx.warmupS} s each`)
       for (const name of Object.keys(loads)) await run(name, ctx.warmupS)
       const rounds = { protobuf: [], json: [], s2: [] }
-      const orders = [['protobuf', 'json', 's2'], ['s2', 'protobuf', 'json'], ['json', 's2', 'protobuf']]
+      const orders = [
+        ['protobuf', 'json', 's2'],
+        ['s2', 'protobuf', 'json'],
+        ['json', 's2', 'protobuf'],
+      ]
       for (let r = 0; r < ctx.rounds; r++) {
         for (const name of orders[r % orders.length]) {
           const result = await run(name, ctx.loadS)
           rounds[name].push(result)
-          ctx.progress(`round ${r + 1}/${ctx.rounds} ${name}: ${Math.round(rate(name, result)).toLocaleString('en-US')} ${name === 's2' ? 'samples' : 'spans'}/s (${describe(result)})`)
+          ctx.progress(
+            `round ${r + 1}/${ctx.rounds} ${name}: ${Math.round(rate(name, result)).toLocaleString('en-US')} ${name === 's2' ? 'samples' : 'spans'}/s (${describe(result)})`,
+          )
         }
       }
       // Every span the load sent is recorded: none rejected or skipped (checked in the details).
@@ -136,7 +164,13 @@ export default {
             baselineIs: "S2's samples/s on the same service, same rounds",
             note: failures(rounds.json),
           }),
-          ctx.row({ metric: 'p99 latency, protobuf', unit: 'ms', service: rounds.protobuf.map((x) => x.p99_ms), baseline: rounds.s2.map((x) => x.p99_ms), baselineIs: "S2's p99" }),
+          ctx.row({
+            metric: 'p99 latency, protobuf',
+            unit: 'ms',
+            service: rounds.protobuf.map((x) => x.p99_ms),
+            baseline: rounds.s2.map((x) => x.p99_ms),
+            baselineIs: "S2's p99",
+          }),
         ],
         details: {
           connections: CONNECTIONS,

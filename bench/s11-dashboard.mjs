@@ -10,6 +10,7 @@
 // every refresh, the cost the page's design (series only for rows on screen, each at
 // most every 10 s, 30 coarse steps) avoids. The figure is (CPU during the period − CPU
 // while idle) / period, in % of one core; the target is < 2 %.
+/* global document, innerHeight -- page.evaluate() callbacks run in the browser */
 import { existsSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium } from 'playwright-core'

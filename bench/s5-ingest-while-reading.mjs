@@ -70,7 +70,15 @@ export default {
             service: r.service.map((x) => median(x.poll.reads_ms)),
           }),
         ],
-        details: { ids: idCount, samples_per_id: samples, ingest_ids: requests.length, connections: CONNECTIONS, poll_ms: POLL_MS, seconds_per_run: ctx.loadS, rounds: r },
+        details: {
+          ids: idCount,
+          samples_per_id: samples,
+          ingest_ids: requests.length,
+          connections: CONNECTIONS,
+          poll_ms: POLL_MS,
+          seconds_per_run: ctx.loadS,
+          rounds: r,
+        },
       }
     } finally {
       await service?.stop()

@@ -24,8 +24,7 @@ export default {
     ]
     const results = {}
     for (const c of cases) {
-      const measure = (kind) =>
-        runJsonChild(SELF, ['--child', JSON.stringify({ kind, ids: c.ids, samples: c.samples })], { nodeArgs: ['--expose-gc'] })
+      const measure = (kind) => runJsonChild(SELF, ['--child', JSON.stringify({ kind, ids: c.ids, samples: c.samples })], { nodeArgs: ['--expose-gc'] })
       results[c.key] = await ctx.alternate(
         { service: () => measure('service'), baseline: () => measure('baseline') },
         (x) =>

@@ -127,12 +127,18 @@ if (process.argv[1] === SELF && process.argv[2] === '--child') {
   const options = (s) => ({ windowMs: s.store.windowMs })
   const series60 = await alternate(
     'series 60 points / 10k',
-    { service: () => small.store.series(small.metric, options(small), 1_000), baseline: () => naiveSeries(small.samples, small.now, small.store.windowMs, 1_000) },
+    {
+      service: () => small.store.series(small.metric, options(small), 1_000),
+      baseline: () => naiveSeries(small.samples, small.now, small.store.windowMs, 1_000),
+    },
     Math.max(5, Math.round(200 * scale)),
   )
   const series3600 = await alternate(
     'series 3,600 points / 1M',
-    { service: () => large.store.series(large.metric, options(large), 1_000), baseline: () => naiveSeries(large.samples, large.now, large.store.windowMs, 1_000) },
+    {
+      service: () => large.store.series(large.metric, options(large), 1_000),
+      baseline: () => naiveSeries(large.samples, large.now, large.store.windowMs, 1_000),
+    },
     Math.max(1, Math.round(3 * scale)),
   )
 

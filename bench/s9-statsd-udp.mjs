@@ -66,8 +66,8 @@ export default {
       const best = (side) => results[side].map((s) => s.best_lines_per_s)
       const bounded = (side) => results[side].some((s) => s.lower_bound)
       const notes = []
-      if (bounded('service')) notes.push('service lost nothing up to the sender\'s limit in some sweep: its figure is a lower bound')
-      if (bounded('reference')) notes.push('reference daemon lost nothing up to the sender\'s limit in some sweep: its figure is a lower bound')
+      if (bounded('service')) notes.push("service lost nothing up to the sender's limit in some sweep: its figure is a lower bound")
+      if (bounded('reference')) notes.push("reference daemon lost nothing up to the sender's limit in some sweep: its figure is a lower bound")
       return {
         rows: [
           ctx.row({
@@ -80,7 +80,14 @@ export default {
             ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
           }),
         ],
-        details: { lines_per_datagram: LINES_PER_DATAGRAM, ids: IDS, step_seconds: stepS, start_lines_per_s: START_LINES_PER_S, step_factor: STEP_FACTOR, sweeps: results },
+        details: {
+          lines_per_datagram: LINES_PER_DATAGRAM,
+          ids: IDS,
+          step_seconds: stepS,
+          start_lines_per_s: START_LINES_PER_S,
+          step_factor: STEP_FACTOR,
+          sweeps: results,
+        },
       }
     } finally {
       await Promise.all([service.stop(), reference.stop()])
@@ -220,7 +227,7 @@ async function startReference() {
     })
   const metricsReceived = async () => {
     const m = /'statsd\.metrics_received': (\d+)/.exec(await command('counters'))
-    if (!m) throw new Error('statsd.metrics_received not in the daemon\'s counters')
+    if (!m) throw new Error("statsd.metrics_received not in the daemon's counters")
     return Number(m[1])
   }
 

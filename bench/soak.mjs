@@ -79,11 +79,29 @@ export default {
         context.id = id
         switch (kind) {
           case 'single':
-            return { ...req, method: 'POST', path: `/metrics/${id}/latency`, headers: { 'content-type': 'application/json' }, body: `{"latency_ns":${values[Math.floor(random() * values.length)]}}` }
+            return {
+              ...req,
+              method: 'POST',
+              path: `/metrics/${id}/latency`,
+              headers: { 'content-type': 'application/json' },
+              body: `{"latency_ns":${values[Math.floor(random() * values.length)]}}`,
+            }
           case 'batch':
-            return { ...req, method: 'POST', path: `/metrics/${id}/latency`, headers: { 'content-type': 'application/json' }, body: batches[Math.floor(random() * batches.length)] }
+            return {
+              ...req,
+              method: 'POST',
+              path: `/metrics/${id}/latency`,
+              headers: { 'content-type': 'application/json' },
+              body: batches[Math.floor(random() * batches.length)],
+            }
           case 'jobs':
-            return { ...req, method: 'POST', path: `/metrics/${id}/jobs`, headers: { 'content-type': 'application/json' }, body: `{"event":"${JOB_EVENTS[Math.floor(random() * JOB_EVENTS.length)]}"}` }
+            return {
+              ...req,
+              method: 'POST',
+              path: `/metrics/${id}/jobs`,
+              headers: { 'content-type': 'application/json' },
+              body: `{"event":"${JOB_EVENTS[Math.floor(random() * JOB_EVENTS.length)]}"}`,
+            }
           case 'read':
             return { ...req, method: 'GET', path: `/metrics/${id}`, headers: {}, body: undefined }
           default:
@@ -103,7 +121,7 @@ export default {
     const samples = []
     let stopSampling = false
     let wake = () => {}
-    const sampler = (async () => {
+    const sampler = async () => {
       const maxSamples = Math.ceil(durationS / (SAMPLE_MS / 1000)) + 2
       let lastReport = 0
       let lastStatus = null
@@ -120,12 +138,22 @@ export default {
           lastStatus = JSON.parse(all.body).service
           held = lastStatus.metrics
         }
-        const sample = { t_s: t, rss_bytes: service.rssBytes(), healthz_ms: median(health), healthz_max_ms: Math.max(...health), full_read_ms: all.ms, full_read_status: all.status, ids_held: held }
+        const sample = {
+          t_s: t,
+          rss_bytes: service.rssBytes(),
+          healthz_ms: median(health),
+          healthz_max_ms: Math.max(...health),
+          full_read_ms: all.ms,
+          full_read_status: all.status,
+          ids_held: held,
+        }
         samples.push(sample)
         if (t - lastReport >= 30 || i === 0) {
           lastReport = t
           const requests = Object.values(counts).reduce((s, c) => s + Object.values(c).reduce((a, b) => a + b, 0), 0)
-          ctx.progress(`${t.toFixed(0)}/${durationS} s: RSS ${(sample.rss_bytes / 2 ** 20).toFixed(1)} MiB, /healthz ${sample.healthz_ms.toFixed(2)} ms, full read ${all.ms.toFixed(0)} ms, ids held ${held}, ${requests.toLocaleString('en-US')} requests, ${unexpected.length} unexpected`)
+          ctx.progress(
+            `${t.toFixed(0)}/${durationS} s: RSS ${(sample.rss_bytes / 2 ** 20).toFixed(1)} MiB, /healthz ${sample.healthz_ms.toFixed(2)} ms, full read ${all.ms.toFixed(0)} ms, ids held ${held}, ${requests.toLocaleString('en-US')} requests, ${unexpected.length} unexpected`,
+          )
         }
         if (i === maxSamples - 1 || stopSampling) break
         const wait = t0 + (i + 1) * SAMPLE_MS - performance.now()
@@ -141,7 +169,7 @@ export default {
         }
       }
       return lastStatus
-    })
+    }
     try {
       ctx.progress(`${durationS} s at ${rate} req/s offered, ${CONNECTIONS} connections; ids slide by ${IDS} per ${cycleS} s; warm-up ${warmupS} s`)
       t0 = performance.now()
@@ -162,35 +190,79 @@ export default {
       if (!service.running) throw new Error(`the service exited during the soak:\n${service.output()}`)
 
       const steady = samples.filter((s) => s.t_s >= warmupS)
-      const rssFit = linearFit(steady.map((s) => s.t_s / 60), steady.map((s) => s.rss_bytes / 2 ** 20))
-      const healthFit = linearFit(steady.map((s) => s.t_s / 60), steady.map((s) => s.healthz_ms))
+      const rssFit = linearFit(
+        steady.map((s) => s.t_s / 60),
+        steady.map((s) => s.rss_bytes / 2 ** 20),
+      )
+      const healthFit = linearFit(
+        steady.map((s) => s.t_s / 60),
+        steady.map((s) => s.healthz_ms),
+      )
       const sampleFailures = samples.filter((s) => !Number.isFinite(s.healthz_ms) || s.full_read_status !== 200).length
       const unexpectedCount = Object.entries(counts).reduce(
-        (sum, [kind, byStatus]) => sum + Object.entries(byStatus).filter(([status]) => !EXPECTED[kind].includes(Number(status))).reduce((a, [, n]) => a + n, 0),
+        (sum, [kind, byStatus]) =>
+          sum +
+          Object.entries(byStatus)
+            .filter(([status]) => !EXPECTED[kind].includes(Number(status)))
+            .reduce((a, [, n]) => a + n, 0),
         0,
       )
       const failed = load.errors + load.timeouts + unexpectedCount + sampleFailures
       const one = (x) => [x]
       return {
         rows: [
-          ctx.row({ metric: 'RSS slope after warm-up', unit: 'MiB/min', service: one(rssFit.slope), target: { on: 'service', op: '<=', value: 1, text: '<= 1 MiB/min' } }),
+          ctx.row({
+            metric: 'RSS slope after warm-up',
+            unit: 'MiB/min',
+            service: one(rssFit.slope),
+            target: { on: 'service', op: '<=', value: 1, text: '<= 1 MiB/min' },
+          }),
           ctx.row({ metric: 'RSS at end', unit: 'MiB', service: one(samples.at(-1).rss_bytes / 2 ** 20) }),
-          ctx.row({ metric: '/healthz latency slope after warm-up', unit: 'ms/min', service: one(healthFit.slope), target: { on: 'service', op: '<=', value: 0.1, text: '<= 0.1 ms/min' } }),
-          ctx.row({ metric: '/healthz latency p99 after warm-up', unit: 'ms', service: one(percentile(steady.map((s) => s.healthz_ms), 0.99)) }),
+          ctx.row({
+            metric: '/healthz latency slope after warm-up',
+            unit: 'ms/min',
+            service: one(healthFit.slope),
+            target: { on: 'service', op: '<=', value: 0.1, text: '<= 0.1 ms/min' },
+          }),
+          ctx.row({
+            metric: '/healthz latency p99 after warm-up',
+            unit: 'ms',
+            service: one(
+              percentile(
+                steady.map((s) => s.healthz_ms),
+                0.99,
+              ),
+            ),
+          }),
           ctx.row({ metric: 'requests answered', unit: 'count', service: one(load.total) }),
           ctx.row({
             metric: 'failed requests',
             unit: 'count',
             service: one(failed),
             target: { on: 'service', op: '<=', value: 0, text: '0' },
-            note: failed ? `errors ${load.errors}, timeouts ${load.timeouts}, unexpected statuses ${unexpectedCount}, failed samples ${sampleFailures}; first: ${JSON.stringify(unexpected.slice(0, 3))}` : undefined,
+            note: failed
+              ? `errors ${load.errors}, timeouts ${load.timeouts}, unexpected statuses ${unexpectedCount}, failed samples ${sampleFailures}; first: ${JSON.stringify(unexpected.slice(0, 3))}`
+              : undefined,
           }),
           ctx.row({ metric: 'ids held at end', unit: 'count', service: one(samples.at(-1).ids_held) }),
         ],
         details: {
-          duration_s: durationS, rate, connections: CONNECTIONS, ids: IDS, active_ids: ACTIVE, cycle_s: cycleS, warmup_s: warmupS,
-          idle_ttl_ms: IDLE_TTL_MS, mix: Object.fromEntries(MIX), status_by_kind: counts, unexpected, load,
-          rss_fit_mib_per_min: rssFit, healthz_fit_ms_per_min: healthFit, last_service_status: lastService, samples,
+          duration_s: durationS,
+          rate,
+          connections: CONNECTIONS,
+          ids: IDS,
+          active_ids: ACTIVE,
+          cycle_s: cycleS,
+          warmup_s: warmupS,
+          idle_ttl_ms: IDLE_TTL_MS,
+          mix: Object.fromEntries(MIX),
+          status_by_kind: counts,
+          unexpected,
+          load,
+          rss_fit_mib_per_min: rssFit,
+          healthz_fit_ms_per_min: healthFit,
+          last_service_status: lastService,
+          samples,
         },
       }
     } finally {

@@ -119,24 +119,158 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'port', env: 'PORT', flag: 'port', kind: 'integer', min: 0, max: 65535, default: 8080, help: 'listen port (0 picks a free one)' },
   { key: 'host', env: 'HOST', flag: 'host', kind: 'text', default: '127.0.0.1', help: 'listen address' },
   { key: 'windowMs', env: 'WINDOW_MS', flag: 'window-ms', kind: 'integer', min: 1, max: 86_400_000, default: 60_000, help: 'sliding window length in ms' },
-  { key: 'maxSamples', env: 'MAX_SAMPLES', flag: 'max-samples', kind: 'integer', min: 1, max: 10_000_000, default: 10_000, help: 'ring capacity per metric (most recent kept)' },
-  { key: 'maxMetrics', env: 'MAX_METRICS', flag: 'max-metrics', kind: 'integer', min: 1, max: 1_000_000, default: 10_000, help: 'most distinct metric ids held at once' },
+  {
+    key: 'maxSamples',
+    env: 'MAX_SAMPLES',
+    flag: 'max-samples',
+    kind: 'integer',
+    min: 1,
+    max: 10_000_000,
+    default: 10_000,
+    help: 'ring capacity per metric (most recent kept)',
+  },
+  {
+    key: 'maxMetrics',
+    env: 'MAX_METRICS',
+    flag: 'max-metrics',
+    kind: 'integer',
+    min: 1,
+    max: 1_000_000,
+    default: 10_000,
+    help: 'most distinct metric ids held at once',
+  },
   { key: 'logLevel', env: 'LOG_LEVEL', flag: 'log-level', kind: 'level', default: 'info', help: `pino level: ${LOG_LEVELS.join(', ')}` },
-  { key: 'authToken', env: 'AUTH_TOKEN', flag: 'auth-token', kind: 'text', default: undefined, secret: true, help: 'bearer token required on every route but /healthz' },
-  { key: 'readToken', env: 'READ_TOKEN', flag: 'read-token', kind: 'text', default: undefined, secret: true, help: 'bearer token accepted on GET routes only (needs AUTH_TOKEN)' },
-  { key: 'idleTtlMs', env: 'IDLE_TTL_MS', flag: 'idle-ttl-ms', kind: 'integer', min: 0, max: 31_536_000_000, default: 86_400_000, help: 'remove a metric after this long without writes (0: never)' },
-  { key: 'stateFile', env: 'STATE_FILE', flag: 'state-file', kind: 'text', default: undefined, help: 'file to save metrics to and load them from (unset: in memory only)' },
-  { key: 'stateIntervalMs', env: 'STATE_INTERVAL_MS', flag: 'state-interval-ms', kind: 'integer', min: 100, max: 86_400_000, default: 10_000, help: 'how often the state file is written' },
-  { key: 'headersTimeoutMs', env: 'HEADERS_TIMEOUT_MS', flag: 'headers-timeout-ms', kind: 'integer', min: 100, max: 600_000, default: 10_000, help: 'close connections whose request headers take longer' },
-  { key: 'requestTimeoutMs', env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', kind: 'integer', min: 100, max: 3_600_000, default: 30_000, help: 'close connections whose whole request takes longer' },
-  { key: 'maxEventLoopDelayMs', env: 'MAX_EVENT_LOOP_DELAY_MS', flag: 'max-event-loop-delay-ms', kind: 'integer', min: 0, max: 60_000, default: 1_000, help: 'answer 503 while event-loop delay is above this (0: never)' },
-  { key: 'histogramBuckets', env: 'HISTOGRAM_BUCKETS', flag: 'histogram-buckets', kind: 'buckets', default: DEFAULT_HISTOGRAM_BUCKETS, help: 'latency histogram bucket bounds in seconds, comma-separated, strictly ascending' },
-  { key: 'statsdPort', env: 'STATSD_PORT', flag: 'statsd-port', kind: 'port-or-off', default: 8125, help: 'StatsD UDP and TCP port (0 picks free ones; off: no StatsD listener)' },
-  { key: 'statsdHost', env: 'STATSD_HOST', flag: 'statsd-host', kind: 'text', default: undefined, defaultText: "HOST's value", help: 'StatsD listen address (StatsD has no authentication: keep it on loopback or a private interface)' },
+  {
+    key: 'authToken',
+    env: 'AUTH_TOKEN',
+    flag: 'auth-token',
+    kind: 'text',
+    default: undefined,
+    secret: true,
+    help: 'bearer token required on every route but /healthz',
+  },
+  {
+    key: 'readToken',
+    env: 'READ_TOKEN',
+    flag: 'read-token',
+    kind: 'text',
+    default: undefined,
+    secret: true,
+    help: 'bearer token accepted on GET routes only (needs AUTH_TOKEN)',
+  },
+  {
+    key: 'idleTtlMs',
+    env: 'IDLE_TTL_MS',
+    flag: 'idle-ttl-ms',
+    kind: 'integer',
+    min: 0,
+    max: 31_536_000_000,
+    default: 86_400_000,
+    help: 'remove a metric after this long without writes (0: never)',
+  },
+  {
+    key: 'stateFile',
+    env: 'STATE_FILE',
+    flag: 'state-file',
+    kind: 'text',
+    default: undefined,
+    help: 'file to save metrics to and load them from (unset: in memory only)',
+  },
+  {
+    key: 'stateIntervalMs',
+    env: 'STATE_INTERVAL_MS',
+    flag: 'state-interval-ms',
+    kind: 'integer',
+    min: 100,
+    max: 86_400_000,
+    default: 10_000,
+    help: 'how often the state file is written',
+  },
+  {
+    key: 'headersTimeoutMs',
+    env: 'HEADERS_TIMEOUT_MS',
+    flag: 'headers-timeout-ms',
+    kind: 'integer',
+    min: 100,
+    max: 600_000,
+    default: 10_000,
+    help: 'close connections whose request headers take longer',
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'REQUEST_TIMEOUT_MS',
+    flag: 'request-timeout-ms',
+    kind: 'integer',
+    min: 100,
+    max: 3_600_000,
+    default: 30_000,
+    help: 'close connections whose whole request takes longer',
+  },
+  {
+    key: 'maxEventLoopDelayMs',
+    env: 'MAX_EVENT_LOOP_DELAY_MS',
+    flag: 'max-event-loop-delay-ms',
+    kind: 'integer',
+    min: 0,
+    max: 60_000,
+    default: 1_000,
+    help: 'answer 503 while event-loop delay is above this (0: never)',
+  },
+  {
+    key: 'histogramBuckets',
+    env: 'HISTOGRAM_BUCKETS',
+    flag: 'histogram-buckets',
+    kind: 'buckets',
+    default: DEFAULT_HISTOGRAM_BUCKETS,
+    help: 'latency histogram bucket bounds in seconds, comma-separated, strictly ascending',
+  },
+  {
+    key: 'statsdPort',
+    env: 'STATSD_PORT',
+    flag: 'statsd-port',
+    kind: 'port-or-off',
+    default: 8125,
+    help: 'StatsD UDP and TCP port (0 picks free ones; off: no StatsD listener)',
+  },
+  {
+    key: 'statsdHost',
+    env: 'STATSD_HOST',
+    flag: 'statsd-host',
+    kind: 'text',
+    default: undefined,
+    defaultText: "HOST's value",
+    help: 'StatsD listen address (StatsD has no authentication: keep it on loopback or a private interface)',
+  },
   { key: 'dashboard', env: 'DASHBOARD', flag: 'dashboard', kind: 'choice', choices: ['on', 'off'], default: 'on', help: 'the live dashboard at / (on, off)' },
-  { key: 'otlpMaxBodyBytes', env: 'OTLP_MAX_BODY_BYTES', flag: 'otlp-max-body-bytes', kind: 'integer', min: 1024, max: 268_435_456, default: DEFAULT_OTLP_MAX_BODY_BYTES, help: 'largest body POST /v1/traces takes, after gzip decoding (413 past it)' },
-  { key: 'otlpMaxCompressedBytes', env: 'OTLP_MAX_COMPRESSED_BYTES', flag: 'otlp-max-compressed-bytes', kind: 'integer', min: 1024, max: 268_435_456, default: DEFAULT_OTLP_MAX_COMPRESSED_BYTES, help: 'largest gzip body POST /v1/traces takes, as sent (413 past it)' },
-  { key: 'otlpSpanKinds', env: 'OTLP_SPAN_KINDS', flag: 'otlp-span-kinds', kind: 'subset', choices: SPAN_KINDS, default: SPAN_KINDS, help: `span kinds that become samples, comma-separated (${SPAN_KINDS.join(', ')}) or all; others are skipped` },
+  {
+    key: 'otlpMaxBodyBytes',
+    env: 'OTLP_MAX_BODY_BYTES',
+    flag: 'otlp-max-body-bytes',
+    kind: 'integer',
+    min: 1024,
+    max: 268_435_456,
+    default: DEFAULT_OTLP_MAX_BODY_BYTES,
+    help: 'largest body POST /v1/traces takes, after gzip decoding (413 past it)',
+  },
+  {
+    key: 'otlpMaxCompressedBytes',
+    env: 'OTLP_MAX_COMPRESSED_BYTES',
+    flag: 'otlp-max-compressed-bytes',
+    kind: 'integer',
+    min: 1024,
+    max: 268_435_456,
+    default: DEFAULT_OTLP_MAX_COMPRESSED_BYTES,
+    help: 'largest gzip body POST /v1/traces takes, as sent (413 past it)',
+  },
+  {
+    key: 'otlpSpanKinds',
+    env: 'OTLP_SPAN_KINDS',
+    flag: 'otlp-span-kinds',
+    kind: 'subset',
+    choices: SPAN_KINDS,
+    default: SPAN_KINDS,
+    help: `span kinds that become samples, comma-separated (${SPAN_KINDS.join(', ')}) or all; others are skipped`,
+  },
 ]
 
 export class ConfigError extends Error {
@@ -150,8 +284,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   let flags: Record<string, string | boolean | undefined>
   try {
     const options = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]))
-    flags = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true })
-      .values
+    flags = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }).values
   } catch (err) {
     throw new ConfigError(`${(err as Error).message} (see --help)`)
   }
@@ -177,9 +310,7 @@ function checkCombinations(config: Config): void {
     throw new ConfigError('READ_TOKEN must differ from AUTH_TOKEN')
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
-    throw new ConfigError(
-      `HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`,
-    )
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`)
   }
 }
 
@@ -273,7 +404,16 @@ function accepted(s: Setting): string {
 
 export function helpText(): string {
   const rows = SETTINGS.map(
-    (s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help} (${accepted(s)}default ${(s.kind === 'text' ? s.defaultText : undefined) ?? s.default ?? 'unset'})`,
+    (s) =>
+      `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.help} (${accepted(s)}default ${String((s.kind === 'text' ? s.defaultText : undefined) ?? s.default ?? 'unset')})`,
   )
-  return ['Usage: latency-tracker [options]', '', 'Each option can also be set by the environment variable beside it.', '', ...rows, `  ${'--help, -h'.padEnd(51)} print this help and exit`, ''].join('\n')
+  return [
+    'Usage: latency-tracker [options]',
+    '',
+    'Each option can also be set by the environment variable beside it.',
+    '',
+    ...rows,
+    `  ${'--help, -h'.padEnd(51)} print this help and exit`,
+    '',
+  ].join('\n')
 }

@@ -58,9 +58,7 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
       ? undefined
       : new StatsdDoor({ store, counters: statsdCounters, host: config.statsdHost, port: config.statsdPort, log })
   const persistence =
-    config.stateFile === undefined
-      ? undefined
-      : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log, Date.now, stateSaves)
+    config.stateFile === undefined ? undefined : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log, Date.now, stateSaves)
   const sweep = sweepIdleMetrics(store, config.idleTtlMs)
 
   const stop = async () => {
@@ -118,7 +116,8 @@ async function listen(http: FastifyInstance, { port, host }: Config): Promise<st
     return await http.listen({ port, host })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') throw new ConfigError(`PORT ${port} is already in use on ${host}: stop what uses it, or choose another port (0 picks a free one)`)
+    if (code === 'EADDRINUSE')
+      throw new ConfigError(`PORT ${port} is already in use on ${host}: stop what uses it, or choose another port (0 picks a free one)`)
     if (code === 'EACCES') throw new ConfigError(`PORT ${port} on ${host} needs privileges this process does not have: choose a port above 1023`)
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       throw new ConfigError(`HOST ${host} is not an address of this machine (${code})`)
@@ -136,10 +135,15 @@ async function startStatsd(statsd: StatsdDoor | undefined, config: Config, log: 
   try {
     await statsd.start()
   } catch (err) {
-    throw new ConfigError(`STATSD_PORT ${config.statsdPort} (STATSD_HOST ${config.statsdHost}) is not available: ${(err as Error).message}; choose another port, 0 for free ones, or off`)
+    throw new ConfigError(
+      `STATSD_PORT ${config.statsdPort} (STATSD_HOST ${config.statsdHost}) is not available: ${(err as Error).message}; choose another port, 0 for free ones, or off`,
+    )
   }
   const { udpPort, tcpPort } = statsd
-  log.info({ statsd_udp_port: udpPort, statsd_tcp_port: tcpPort }, `StatsD listening on udp://${config.statsdHost}:${udpPort} and tcp://${config.statsdHost}:${tcpPort}`)
+  log.info(
+    { statsd_udp_port: udpPort, statsd_tcp_port: tcpPort },
+    `StatsD listening on udp://${config.statsdHost}:${udpPort} and tcp://${config.statsdHost}:${tcpPort}`,
+  )
   if (!isLoopback(config.statsdHost)) {
     log.warn(`StatsD has no authentication (AUTH_TOKEN does not cover it): anyone who can reach ${config.statsdHost}:${udpPort} can write metrics`)
   }

@@ -54,16 +54,10 @@ const statusPart = fc.option(fc.oneof(statusValue, fc.array(statusValue, { minLe
 
 /** A batch body as a client might write it: the canonical shape with JSON whitespace between tokens, and maybe a status. */
 const batchText = fc
-  .tuple(
-    fc.array(scannable, { minLength: 1, maxLength: 60 }),
-    fc.array(ws, { minLength: 12, maxLength: 12 }),
-    fc.array(ws, { maxLength: 60 }),
-    statusPart,
-  )
+  .tuple(fc.array(scannable, { minLength: 1, maxLength: 60 }), fc.array(ws, { minLength: 12, maxLength: 12 }), fc.array(ws, { maxLength: 60 }), statusPart)
   .map(([values, [a, b, c, d, e, f, g, h, i, j, k, l], gaps, status]) => {
     const items = values.map((v, n) => `${v}${gaps[n] ?? ''}`).join(`,${b}`)
-    const statusText =
-      status === undefined ? '' : `,${i}"status"${j}:${k}${typeof status === 'number' ? status : `[${l}${status.join(`${l},${l}`)}${l}]`}${g}`
+    const statusText = status === undefined ? '' : `,${i}"status"${j}:${k}${typeof status === 'number' ? status : `[${l}${status.join(`${l},${l}`)}${l}]`}${g}`
     const batch: Batch = status === undefined ? { values } : { values, status }
     return { batch, values, text: `${a}{${c}"latency_ns"${d}:${e}[${f}${items}]${g}${statusText}}${h}` }
   })
@@ -164,6 +158,7 @@ describe('POST /metrics/:id/latency through the fast path', () => {
       function (this: typeof app.store, metric, values) {
         seen.push(values instanceof Float64Array ? 'scanned' : 'parsed')
         return original.call(this, metric, values)
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this) above
       })(app.store.recordLatencies)
 
     const canonical = await postJsonText(app, '/metrics/fast/latency', '{"latency_ns":[300,100,200]}')

@@ -27,7 +27,12 @@ describe('bearer tokens', () => {
       expect(res.json()).toMatchObject({ statusCode: 401, error: 'Unauthorized' })
       expect(res.json().message).toMatch(/bearer token/)
     }
-    for (const [method, url] of [['GET', '/metrics'], ['GET', '/metrics/a'], ['DELETE', '/metrics'], ['DELETE', '/metrics/a']] as const) {
+    for (const [method, url] of [
+      ['GET', '/metrics'],
+      ['GET', '/metrics/a'],
+      ['DELETE', '/metrics'],
+      ['DELETE', '/metrics/a'],
+    ] as const) {
       expect((await app.inject({ method, url })).statusCode).toBe(401)
     }
     const list = await app.inject({ method: 'GET', url: '/metrics', headers: auth(AUTH) })
@@ -93,7 +98,7 @@ describe('bearer tokens', () => {
     expect(logs).not.toContain('guess')
   })
 
-  it('redacts the Authorization header wherever a request\'s headers are logged', async () => {
+  it("redacts the Authorization header wherever a request's headers are logged", async () => {
     const stream = new PassThrough()
     let logs = ''
     stream.on('data', (d: Buffer) => (logs += d.toString()))

@@ -31,18 +31,30 @@ describe('RankSelector.summarize (radix pre-pass, then selection within buckets)
       fc.oneof(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 5_000 })),
       { minLength: 1_024, maxLength: 6_000 },
     )
-    fc.assert(fc.property(values.chain((v) => fc.tuple(fc.constant(v), ranksFor(v.length))), ([v, r]) => check(v, r)), {
-      numRuns: 60,
-    })
+    fc.assert(
+      fc.property(
+        values.chain((v) => fc.tuple(fc.constant(v), ranksFor(v.length))),
+        ([v, r]) => check(v, r),
+      ),
+      {
+        numRuns: 60,
+      },
+    )
   })
 
   it('matches on narrow spreads and heavy duplicates, where one bucket holds most values (property)', () => {
     const values = fc
       .tuple(fc.integer({ min: 1, max: 1e12 }), fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 1_024, max: 5_000 }))
       .chain(([base, spread, n]) => fc.array(fc.integer({ min: base, max: base + spread }), { minLength: n, maxLength: n }))
-    fc.assert(fc.property(values.chain((v) => fc.tuple(fc.constant(v), ranksFor(v.length))), ([v, r]) => check(v, r)), {
-      numRuns: 60,
-    })
+    fc.assert(
+      fc.property(
+        values.chain((v) => fc.tuple(fc.constant(v), ranksFor(v.length))),
+        ([v, r]) => check(v, r),
+      ),
+      {
+        numRuns: 60,
+      },
+    )
   })
 
   it('matches below the size where the pre-pass is used, and at its edge', () => {

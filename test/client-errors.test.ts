@@ -60,16 +60,27 @@ function expectJsonError(reply: RawReply, status: number) {
 }
 
 const BODY = '{"latency_ns":5}'
-const post = (headers: string, body = BODY) => `POST /metrics/framing/latency HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}\r\n${body}`
+const post = (headers: string, body = BODY) =>
+  `POST /metrics/framing/latency HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}\r\n${body}`
 
 describe('requests refused before routing: the error shape, counted, nothing stored', () => {
   const cases: Array<[string, string | Buffer, number, RegExp]> = [
     ['duplicate Content-Length', post(`Content-Length: ${BODY.length}\r\nContent-Length: ${BODY.length}\r\n`), 400, /HPE_/],
     ['conflicting Content-Length', post(`Content-Length: ${BODY.length}\r\nContent-Length: 3\r\n`), 400, /HPE_/],
-    ['Content-Length with Transfer-Encoding', post(`Content-Length: ${BODY.length}\r\nTransfer-Encoding: chunked\r\n`, `${BODY.length.toString(16)}\r\n${BODY}\r\n0\r\n\r\n`), 400, /HPE_/],
+    [
+      'Content-Length with Transfer-Encoding',
+      post(`Content-Length: ${BODY.length}\r\nTransfer-Encoding: chunked\r\n`, `${BODY.length.toString(16)}\r\n${BODY}\r\n0\r\n\r\n`),
+      400,
+      /HPE_/,
+    ],
     ['a bad chunk size', post('Transfer-Encoding: chunked\r\n', `zz\r\n${BODY}\r\n0\r\n\r\n`), 400, /HPE_/],
     ['headers over the limit', `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, /HPE_HEADER_OVERFLOW/],
-    ['HTTP/1.1 without Host', `POST /metrics/framing/latency HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, 400, /LT_MISSING_HOST/],
+    [
+      'HTTP/1.1 without Host',
+      `POST /metrics/framing/latency HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`,
+      400,
+      /LT_MISSING_HOST/,
+    ],
   ]
 
   for (const [name, bytes, status, code] of cases) {

@@ -23,7 +23,7 @@ const TABLE = [
   { env: 'LOG_LEVEL', flag: '--log-level', key: 'logLevel', raw: 'debug', value: 'debug' },
 ] as const
 
-const INTEGERS = TABLE.filter((s) => 'min' in s) as Extract<(typeof TABLE)[number], { min: number }>[]
+const INTEGERS = TABLE.filter((s): s is Extract<(typeof TABLE)[number], { min: number }> => 'min' in s)
 
 /** Loads a config, expecting success. */
 function config(argv: string[] = [], env: NodeJS.ProcessEnv = {}): Config {

@@ -12,7 +12,6 @@ function post(app: FastifyInstance, id: string, route: string, headers: Record<s
   return app.inject({ method: 'POST', url: `/metrics/${id}/${route}`, headers, ...(payload === undefined ? {} : { payload }) })
 }
 
-
 /** Media types the contract refuses with 415, sent with a body that would be valid JSON. */
 const REFUSED = [
   'text/plain',
@@ -26,12 +25,7 @@ const REFUSED = [
 ]
 
 /** Spellings of application/json the contract accepts (parameters allowed, type case-insensitive). */
-const ACCEPTED = [
-  'application/json',
-  'application/json; charset=utf-8',
-  'application/json;charset=UTF-8',
-  'Application/JSON',
-]
+const ACCEPTED = ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON']
 
 describe.each(ROUTES)('POST /metrics/:id/$route content type', ({ route, body, accepted }) => {
   it.each(REFUSED)('%s is 415, naming the content type, and creates nothing', async (contentType) => {

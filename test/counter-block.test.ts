@@ -73,20 +73,16 @@ describe('CounterBlock exactness across 32-bit boundaries', () => {
 
   it('random adds match a BigInt model', () => {
     fc.assert(
-      fc.property(
-        fc.bigInt({ min: 0n, max: 2n ** 52n }),
-        fc.array(fc.integer({ min: 0, max: 2 ** 30 }), { maxLength: 50 }),
-        (start, adds) => {
-          const block = CounterBlock.create(1)
-          block.set(0, start)
-          let model = start
-          for (const a of adds) {
-            block.add(0, a)
-            model += BigInt(a)
-          }
-          expect(block.get(0)).toBe(Number(model))
-        },
-      ),
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 52n }), fc.array(fc.integer({ min: 0, max: 2 ** 30 }), { maxLength: 50 }), (start, adds) => {
+        const block = CounterBlock.create(1)
+        block.set(0, start)
+        let model = start
+        for (const a of adds) {
+          block.add(0, a)
+          model += BigInt(a)
+        }
+        expect(block.get(0)).toBe(Number(model))
+      }),
       { numRuns: 200 },
     )
   })

@@ -112,14 +112,30 @@ async function loadSamples(app: FastifyInstance, clock: { now: number }, token?:
     // A slow patch in the middle of checkout's window, so its p99 moves.
     const slow = step > 26 && step < 37 ? 6 : 1
     const checkout = Array.from({ length: 20 }, () => latency(2_000_000 * slow))
-    await post('checkout', checkout, checkout.map((v) => (v > 15_000_000 ? 503 : 200)))
+    await post(
+      'checkout',
+      checkout,
+      checkout.map((v) => (v > 15_000_000 ? 503 : 200)),
+    )
     const search = Array.from({ length: 10 }, () => latency(20_000_000))
-    await post('search', search, search.map(() => 200))
+    await post(
+      'search',
+      search,
+      search.map(() => 200),
+    )
     const login = Array.from({ length: 30 }, () => latency(400_000))
-    await post('login', login, login.map(() => (random() < 0.05 ? 401 : random() < 0.01 ? 500 : 200)))
+    await post(
+      'login',
+      login,
+      login.map(() => (random() < 0.05 ? 401 : random() < 0.01 ? 500 : 200)),
+    )
     if (step >= 40) await post('payments.refund', [latency(80_000_000), latency(80_000_000)], [200, 502])
   }
-  for (const [event, count] of [['created', 5], ['started', 4], ['completed', 1]] as const) {
+  for (const [event, count] of [
+    ['created', 5],
+    ['started', 4],
+    ['completed', 1],
+  ] as const) {
     await send('/metrics/nightly-export/jobs', { event, count })
   }
   clock.now = start + WINDOW_MS - 1_000
@@ -128,7 +144,7 @@ async function loadSamples(app: FastifyInstance, clock: { now: number }, token?:
 async function json<T>(app: FastifyInstance, url: string, token?: string): Promise<T> {
   const res = await app.inject({ url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
   expect(res.statusCode, res.body).toBe(200)
-  return res.json() as T
+  return res.json<T>()
 }
 
 function baseUrl(app: FastifyInstance): string {
@@ -255,7 +271,12 @@ describe.skipIf(problem !== null)('dashboard in Chromium', () => {
         expect(await shownIds(page)).toEqual(list.metrics.map((s) => s.id))
 
         for (const s of list.metrics) {
-          for (const [col, ns] of [['p50', s.p50_ns], ['p95', s.p95_ns], ['p99', s.p99_ns], ['max', s.max_ns]] as const) {
+          for (const [col, ns] of [
+            ['p50', s.p50_ns],
+            ['p95', s.p95_ns],
+            ['p99', s.p99_ns],
+            ['max', s.max_ns],
+          ] as const) {
             const cell = `#metrics tr[data-id="${s.id}"] td[data-col="${col}"]`
             expect(await page.getAttribute(cell, 'data-ns'), `${s.id} ${col}`).toBe(ns === null ? null : String(ns))
             expect(await page.textContent(cell), `${s.id} ${col}`).toBe(formatNs(ns))
@@ -318,7 +339,7 @@ describe.skipIf(problem !== null)('dashboard in Chromium', () => {
 
         // Filter as you type: shown and held counts follow.
         await page.fill('input[type="search"]', '')
-        await page.type('input[type="search"]', 'ch')
+        await page.locator('input[type="search"]').pressSequentially('ch')
         const matching = list.metrics.map((s) => s.id).filter((id) => id.includes('ch'))
         expect(matching.length).toBeGreaterThan(0)
         expect((await shownIds(page)).sort()).toEqual(matching.sort())
@@ -360,7 +381,12 @@ describe.skipIf(problem !== null)('dashboard in Chromium', () => {
         const snapshot = await json<Snapshot>(app, '/metrics/checkout')
         expect(await page.textContent('#metric-id')).toBe('checkout')
         expect(await page.getAttribute('#summary [data-field="count"] dd', 'data-value')).toBe(String(snapshot.count))
-        for (const [field, ns] of [['p50', snapshot.p50_ns], ['p95', snapshot.p95_ns], ['p99', snapshot.p99_ns], ['max', snapshot.max_ns]] as const) {
+        for (const [field, ns] of [
+          ['p50', snapshot.p50_ns],
+          ['p95', snapshot.p95_ns],
+          ['p99', snapshot.p99_ns],
+          ['max', snapshot.max_ns],
+        ] as const) {
           expect(await page.getAttribute(`#summary [data-field="${field}"] dd`, 'data-ns'), field).toBe(String(ns))
           expect(await page.getAttribute(`#summary [data-field="${field}"] dd`, 'title'), field).toBe(exactNs(ns))
         }
@@ -567,7 +593,8 @@ describe.skipIf(problem !== null)('dashboard in Chromium', () => {
         expect(await page.evaluate(() => sessionStorage.getItem('latency-tracker.token'))).toBe(READ)
         // Only the token exchanges failed: 401s on API routes before a valid token, nothing else.
         expect(problems.length).toBeGreaterThan(0)
-        for (const p of problems) expect(p).toMatch(/^(HTTP 401: http:\/\/127\.0\.0\.1:\d+\/metrics|console: Failed to load resource: the server responded with a status of 401)/)
+        for (const p of problems)
+          expect(p).toMatch(/^(HTTP 401: http:\/\/127\.0\.0\.1:\d+\/metrics|console: Failed to load resource: the server responded with a status of 401)/)
         problems.length = 0
 
         // Kept for the tab: a reload asks nothing.

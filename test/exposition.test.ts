@@ -59,7 +59,12 @@ describe('text format primitives', () => {
   it('escapes label values per the spec: backslash, double quote, line feed', () => {
     expect(escapeLabelValue('plain')).toBe('plain')
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd')
-    expect(labelSet([['id', 'x"y'], ['le', '+Inf']])).toBe('{id="x\\"y",le="+Inf"}')
+    expect(
+      labelSet([
+        ['id', 'x"y'],
+        ['le', '+Inf'],
+      ]),
+    ).toBe('{id="x\\"y",le="+Inf"}')
     expect(labelSet([])).toBe('')
   })
 

@@ -116,7 +116,10 @@ describe('HISTOGRAM_BUCKETS changed across a restart with the state file', () =>
     expect(x.histogramSum).toBeCloseTo(sumSeconds(after), 15)
     expect(x.summaryCount).toBe(before.length + after.length)
     expect(x.summarySum).toBeCloseTo(sumSeconds([...before, ...after]), 15)
-    expect(logLines(c.log()).filter((l) => l.level === 40 && l.stateFile !== undefined), c.log()).toEqual([])
+    expect(
+      logLines(c.log()).filter((l) => l.level === 40 && l.stateFile !== undefined),
+      c.log(),
+    ).toEqual([])
   })
 })
 

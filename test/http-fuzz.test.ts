@@ -55,7 +55,11 @@ const clip = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…(${s.le
 
 function describeRequest(r: FuzzRequest): string {
   const payload =
-    r.payload === undefined ? 'none' : Buffer.isBuffer(r.payload) ? `<${r.payload.length} bytes ${clip(r.payload.toString('hex'), 80)}>` : JSON.stringify(clip(r.payload))
+    r.payload === undefined
+      ? 'none'
+      : Buffer.isBuffer(r.payload)
+        ? `<${r.payload.length} bytes ${clip(r.payload.toString('hex'), 80)}>`
+        : JSON.stringify(clip(r.payload))
   return `${r.method} ${clip(r.url)} headers=${JSON.stringify(r.headers)} payload=${payload}${r.valid ? ' (valid)' : ''}`
 }
 
@@ -81,8 +85,7 @@ const validId: fc.Arbitrary<string> = fc
   )
   .filter((id) => id !== '.' && id !== '..')
 
-const pctEncodeAll = (s: string) =>
-  [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')
+const pctEncodeAll = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')
 
 /** A valid id as a path segment: raw, URI-encoded, or every byte percent-encoded. */
 const validSegment = fc
@@ -136,8 +139,27 @@ const invalidSegment: fc.Arbitrary<string> = fc.oneof(
 
 const SUFFIXES = ['latency', 'jobs'] as const
 const pathArb: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.oneof(validSegment.map((s) => s.segment), invalidSegment), fc.constantFrom(...SUFFIXES)).map(([s, r]) => `/metrics/${s}/${r}`) },
-  { weight: 3, arbitrary: fc.oneof(validSegment.map((s) => s.segment), invalidSegment).map((s) => `/metrics/${s}`) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          validSegment.map((s) => s.segment),
+          invalidSegment,
+        ),
+        fc.constantFrom(...SUFFIXES),
+      )
+      .map(([s, r]) => `/metrics/${s}/${r}`),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .oneof(
+        validSegment.map((s) => s.segment),
+        invalidSegment,
+      )
+      .map((s) => `/metrics/${s}`),
+  },
   {
     weight: 2,
     arbitrary: fc.constantFrom(
@@ -197,13 +219,22 @@ const queryArb: fc.Arbitrary<string> = fc.oneof(
       .array(fc.tuple(queryKey, queryValue, fc.constantFrom('enc', 'raw', 'bare')), { minLength: 1, maxLength: 4 })
       .map(
         (pairs) =>
-          '?' +
-          pairs
-            .map(([k, v, how]) => (how === 'bare' ? k : how === 'enc' ? `${encodeURIComponent(k)}=${encodeURIComponent(v)}` : `${k}=${v}`))
-            .join('&'),
+          '?' + pairs.map(([k, v, how]) => (how === 'bare' ? k : how === 'enc' ? `${encodeURIComponent(k)}=${encodeURIComponent(v)}` : `${k}=${v}`)).join('&'),
       ),
   },
-  { weight: 1, arbitrary: fc.constantFrom('?window_ms=1&window_ms=2', '?quantiles=0.5&quantiles=0.9', '?format=json&format=json', '?', '?&&', '?=', '?%zz=1', '?window_ms=%zz') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '?window_ms=1&window_ms=2',
+      '?quantiles=0.5&quantiles=0.9',
+      '?format=json&format=json',
+      '?',
+      '?&&',
+      '?=',
+      '?%zz=1',
+      '?window_ms=%zz',
+    ),
+  },
 )
 
 // ---------------------------------------------------------------- content types and accept
@@ -315,9 +346,9 @@ const latencyBody: fc.Arbitrary<string> = fc.oneof(
   fc.array(nsText, { maxLength: 20 }).map((vs) => `{"latency_ns":[${vs.join(',')}]}`),
   bigArrayText.map((a) => `{"latency_ns":${a}}`),
   fc.jsonValue().map((v) => JSON.stringify({ latency_ns: v })),
-  fc.tuple(validNs, fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 })).map(([v, extra]) =>
-    JSON.stringify({ latency_ns: v, ...extra }),
-  ),
+  fc
+    .tuple(validNs, fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 }))
+    .map(([v, extra]) => JSON.stringify({ latency_ns: v, ...extra })),
   fc.constantFrom(
     '{"latency_ns":1,"__proto__":{"x":1}}',
     '{"__proto__":{"latency_ns":1}}',
@@ -335,7 +366,10 @@ const latencyBody: fc.Arbitrary<string> = fc.oneof(
 const jobsBody: fc.Arbitrary<string> = fc.oneof(
   fc
     .tuple(
-      fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EVENTS).map((e) => JSON.stringify(e)) }, fc.constantFrom('"CREATED"', '""', '"start"', '"in_progress"', '"__proto__"', '1', 'null', '["created"]')),
+      fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom(...EVENTS).map((e) => JSON.stringify(e)) },
+        fc.constantFrom('"CREATED"', '""', '"start"', '"in_progress"', '"__proto__"', '1', 'null', '["created"]'),
+      ),
       fc.option(fc.oneof(fc.integer({ min: 1, max: 1_000_000 }).map(String), fc.constantFrom('1000000', '1000001', '0'), edgeText)),
     )
     .map(([e, c]) => (c === null ? `{"event":${e}}` : `{"event":${e},"count":${c}}`)),
@@ -410,11 +444,14 @@ const validWriteParts = fc
     query: queryArb,
     contentType: fc.constantFrom(...ACCEPTED_TYPES),
     latency: fc.oneof(
-      validNs.map((v) => ({ latency_ns: v }) as unknown),
+      validNs.map((v) => ({ latency_ns: v })),
       fc.array(validNs, { minLength: 1, maxLength: 30 }).map((vs) => ({ latency_ns: vs })),
       fc.integer({ min: 1, max: 1e9 }).map((base) => ({ latency_ns: Array.from({ length: 10_000 }, (_, i) => base + i) })),
     ),
-    jobs: fc.record({ event: fc.constantFrom(...EVENTS), count: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(1, 1_000_000)) }, { requiredKeys: ['event'] }),
+    jobs: fc.record(
+      { event: fc.constantFrom(...EVENTS), count: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(1, 1_000_000)) },
+      { requiredKeys: ['event'] },
+    ),
     pretty: fc.boolean(),
   })
   .map(({ segment, route, query, contentType, latency, jobs, pretty }) => ({
@@ -475,9 +512,7 @@ const readOrDelete: fc.Arbitrary<FuzzRequest> = fc
     accept: acceptArb,
     body: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.tuple(contentTypeArb, bodyArb) }),
   })
-  .map(({ method, path, query, accept, body }) =>
-    buildRequest(method, path + query, headersOf(body?.[0], accept), body?.[1]),
-  )
+  .map(({ method, path, query, accept, body }) => buildRequest(method, path + query, headersOf(body?.[0], accept), body?.[1]))
 
 const requestArb = fc.oneof(
   { weight: 3, arbitrary: fuzzRequest },
@@ -500,7 +535,7 @@ interface Snapshot {
 async function listMetrics(app: FastifyInstance): Promise<Snapshot[]> {
   const res = await app.inject({ method: 'GET', url: '/metrics' })
   expect(res.statusCode, res.body).toBe(200)
-  return (res.json() as { metrics: Snapshot[] }).metrics
+  return res.json<{ metrics: Snapshot[] }>().metrics
 }
 
 const byId = (metrics: Snapshot[]) => new Map(metrics.map((m) => [m.id, m]))
@@ -530,7 +565,7 @@ function checkAcceptedWrite(req: FuzzRequest, res: LightMyRequestResponse, befor
   expect(req.method === 'POST' && m !== null, `${ctx}: 202 from something that is not a write`).toBe(true)
   const id = decodeURIComponent(m![1])
   const route = m![2]
-  const accepted = (res.json() as { accepted: number }).accepted
+  const accepted = res.json<{ accepted: number }>().accepted
   const body = sentJson(req.payload)
 
   const was = byId(before).get(id)
@@ -555,7 +590,10 @@ function checkAcceptedWrite(req: FuzzRequest, res: LightMyRequestResponse, befor
     expect([now!.total, now!.count], `${ctx}: total and count`).toEqual([prev.total, prev.count])
   }
   // Nothing else moved.
-  expect(after.filter((s) => s.id !== id), `${ctx}: other metrics`).toEqual(before.filter((s) => s.id !== id))
+  expect(
+    after.filter((s) => s.id !== id),
+    `${ctx}: other metrics`,
+  ).toEqual(before.filter((s) => s.id !== id))
 }
 
 function checkEffect(req: FuzzRequest, res: LightMyRequestResponse, before: Snapshot[], after: Snapshot[], ctx: string): void {
@@ -639,21 +677,30 @@ async function runSequence(app: FastifyInstance, logs: string[], seeded: number,
 const seededArb = fc.constantFrom(0, 5, MAX_METRICS - 1, MAX_METRICS)
 
 describe('HTTP fuzzing', () => {
-  it('random requests: no 5xx, JSON errors, rejected requests change nothing, accepted writes add exactly what they accepted', async () => {
-    const { app, logs } = await fuzzApp()
-    await fc.assert(
-      fc.asyncProperty(seededArb, fc.array(requestArb, { minLength: 1, maxLength: MAX_SEQUENCE }), (seeded, requests) =>
-        runSequence(app, logs, seeded, requests),
-      ),
-      { numRuns: NUM_RUNS, ...SEED },
-    )
-  }, FUZZ_TIMEOUT_MS)
+  it(
+    'random requests: no 5xx, JSON errors, rejected requests change nothing, accepted writes add exactly what they accepted',
+    async () => {
+      const { app, logs } = await fuzzApp()
+      await fc.assert(
+        fc.asyncProperty(seededArb, fc.array(requestArb, { minLength: 1, maxLength: MAX_SEQUENCE }), (seeded, requests) =>
+          runSequence(app, logs, seeded, requests),
+        ),
+        { numRuns: NUM_RUNS, ...SEED },
+      )
+    },
+    FUZZ_TIMEOUT_MS,
+  )
 
   it('an over-long id is a 400 JSON error at any length, not a 414 from the router', async () => {
     const { app } = await fuzzApp()
     for (const length of [129, 2049, 100_000]) {
       for (const route of ['', '/latency', '/jobs']) {
-        const req = buildRequest(route === '' ? 'GET' : 'POST', `/metrics/${'x'.repeat(length)}${route}`, { 'content-type': 'application/json' }, route === '' ? undefined : '{"latency_ns":1}')
+        const req = buildRequest(
+          route === '' ? 'GET' : 'POST',
+          `/metrics/${'x'.repeat(length)}${route}`,
+          { 'content-type': 'application/json' },
+          route === '' ? undefined : '{"latency_ns":1}',
+        )
         const res = await app.inject({ method: req.method, url: req.url, headers: req.headers, ...(req.payload === undefined ? {} : { payload: req.payload }) })
         const ctx = `${describeRequest(req)} -> ${res.statusCode} ${clip(res.body)}`
         expect(res.statusCode, ctx).toBe(400)
@@ -663,12 +710,16 @@ describe('HTTP fuzzing', () => {
     expect(await listMetrics(app)).toEqual([])
   })
 
-  it('random writes against a full store: 429 for new ids, existing ids keep working', async () => {
-    const { app, logs } = await fuzzApp()
-    const writes = fc.oneof(validWrite, mutantWrite, nearMissWrite)
-    await fc.assert(
-      fc.asyncProperty(fc.array(writes, { minLength: 1, maxLength: MAX_SEQUENCE }), (requests) => runSequence(app, logs, MAX_METRICS, requests)),
-      { numRuns: NUM_RUNS / 2, ...SEED },
-    )
-  }, FUZZ_TIMEOUT_MS)
+  it(
+    'random writes against a full store: 429 for new ids, existing ids keep working',
+    async () => {
+      const { app, logs } = await fuzzApp()
+      const writes = fc.oneof(validWrite, mutantWrite, nearMissWrite)
+      await fc.assert(
+        fc.asyncProperty(fc.array(writes, { minLength: 1, maxLength: MAX_SEQUENCE }), (requests) => runSequence(app, logs, MAX_METRICS, requests)),
+        { numRuns: NUM_RUNS / 2, ...SEED },
+      )
+    },
+    FUZZ_TIMEOUT_MS,
+  )
 })

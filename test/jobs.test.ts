@@ -12,7 +12,6 @@ function postRaw(app: FastifyInstance, id: string, payload: string) {
   return postJsonText(app, `/metrics/${id}/jobs`, payload)
 }
 
-
 async function jobs(app: FastifyInstance, id: string) {
   const res = await app.inject({ method: 'GET', url: `/metrics/${id}` })
   expect(res.statusCode).toBe(200)

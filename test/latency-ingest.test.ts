@@ -8,7 +8,6 @@ function postRaw(app: FastifyInstance, id: string, payload: string) {
   return postJsonText(app, `/metrics/${id}/latency`, payload)
 }
 
-
 async function read(app: FastifyInstance, id: string) {
   return app.inject({ method: 'GET', url: `/metrics/${id}` })
 }

@@ -80,7 +80,8 @@ describe('metric ids that are allowed', () => {
     const address = { hostname: '127.0.0.1', port }
     const send = (method: string, path: string, body?: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+        const headers: Record<string, string | number> =
+          body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
         const req = request({ host: address.hostname, port: address.port, method, path, headers }, (res) => {
           let data = ''
           res.setEncoding('utf8')

@@ -28,7 +28,6 @@ async function get(app: FastifyInstance, url: string) {
   return app.inject({ method: 'GET', url })
 }
 
-
 /** Asserts every statistic of a snapshot against the sort-based reference over `values`. */
 function expectStats(snap: Record<string, unknown>, values: number[]) {
   const n = values.length
@@ -292,14 +291,11 @@ describe('?window_ms validation', () => {
     expect((await get(app, '/metrics/m')).json().window_ms).toBe(5_000)
   })
 
-  it.each(['0', String(WINDOW_MS + 1), 'abc', '1.5', '-1', '', '1e3', ' 5', '99999999999999999999'])(
-    '%j is 400, naming window_ms',
-    async (w) => {
-      const app = await build()
-      await postAll(app, 'm', [1])
-      expect(expectError(await get(app, `/metrics/m?window_ms=${encodeURIComponent(w)}`), 400)).toMatch(/window_ms/)
-    },
-  )
+  it.each(['0', String(WINDOW_MS + 1), 'abc', '1.5', '-1', '', '1e3', ' 5', '99999999999999999999'])('%j is 400, naming window_ms', async (w) => {
+    const app = await build()
+    await postAll(app, 'm', [1])
+    expect(expectError(await get(app, `/metrics/m?window_ms=${encodeURIComponent(w)}`), 400)).toMatch(/window_ms/)
+  })
 
   it('a repeated window_ms parameter is 400', async () => {
     const app = await build()

@@ -7,18 +7,7 @@ import { type Quantile, quantile } from '../src/store/quantile.js'
 import type { RingPool } from '../src/store/ring-pool.js'
 import type { SampleRing } from '../src/store/sample-ring.js'
 import { ServiceSlot } from '../src/store/service-counters.js'
-import {
-  type TimedSample,
-  closeToMean,
-  inWindow,
-  isValidQuantileText,
-  manualClock,
-  nearestRank,
-  refBucketIndex,
-  refMax,
-  refMean,
-  refMin,
-} from './reference.js'
+import { type TimedSample, closeToMean, inWindow, isValidQuantileText, manualClock, nearestRank, refBucketIndex, refMax, refMean, refMin } from './reference.js'
 
 const WINDOW_MS = 60_000
 
@@ -194,7 +183,7 @@ describe('MetricStore extra quantiles', () => {
   it('are keyed by their exact text, including spellings of the same number', () => {
     const { store } = makeStore()
     const m = acquire(store, 'api')
-    const values = Array.from({ length: 100 }, (_, i) => (i * 37) % 100 + 1)
+    const values = Array.from({ length: 100 }, (_, i) => ((i * 37) % 100) + 1)
     store.recordLatencies(m, values)
     const texts = ['0.5', '.5', '0.50', '1', '1.0', '0.07', '0.999', '0.001']
     const snap = store.snapshot(m, { windowMs: WINDOW_MS, quantiles: parse(texts) })
@@ -254,40 +243,35 @@ describe('MetricStore snapshots vs reference (property)', () => {
 
   it('count, total, min, max, mean, p50/p95/p99 and extra quantiles equal the sort-based reference', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 40 }),
-        fc.integer({ min: 1, max: 200 }),
-        fc.array(opArb, { maxLength: 60 }),
-        (maxSamples, windowMs, ops) => {
-          const { store, clock } = makeStore({ maxSamples, windowMs })
-          const ids = ['a', 'b', 'c']
-          const rings: TimedSample[][] = [[], [], []]
-          const totals = [0, 0, 0]
-          let samples = 0
-          for (const op of ops) {
-            if (op.kind === 'advance') clock.advance(op.ms)
-            else if (op.kind === 'record') {
-              const m = acquire(store, ids[op.metric])
-              if (op.batch) store.recordLatencies(m, op.values)
-              else for (const v of op.values) store.recordLatency(m, v)
-              const ring = rings[op.metric]
-              for (const v of op.values) ring.push({ value: v, time: clock.now() })
-              ring.splice(0, Math.max(0, ring.length - maxSamples))
-              totals[op.metric] += op.values.length
-              samples += op.values.length
-            } else {
-              const m = acquire(store, ids[op.metric])
-              const w = op.narrower ?? windowMs
-              const snap = store.snapshot(m, { windowMs: w, quantiles: op.extra.length ? parse(op.extra) : undefined })
-              expect(snap.id).toBe(ids[op.metric])
-              expect(snap.window_ms).toBe(w)
-              expect(snap.total).toBe(totals[op.metric])
-              expectMatches(snap, expectedStats(rings[op.metric], clock.now(), w, op.extra), op.extra)
-            }
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 200 }), fc.array(opArb, { maxLength: 60 }), (maxSamples, windowMs, ops) => {
+        const { store, clock } = makeStore({ maxSamples, windowMs })
+        const ids = ['a', 'b', 'c']
+        const rings: TimedSample[][] = [[], [], []]
+        const totals = [0, 0, 0]
+        let samples = 0
+        for (const op of ops) {
+          if (op.kind === 'advance') clock.advance(op.ms)
+          else if (op.kind === 'record') {
+            const m = acquire(store, ids[op.metric])
+            if (op.batch) store.recordLatencies(m, op.values)
+            else for (const v of op.values) store.recordLatency(m, v)
+            const ring = rings[op.metric]
+            for (const v of op.values) ring.push({ value: v, time: clock.now() })
+            ring.splice(0, Math.max(0, ring.length - maxSamples))
+            totals[op.metric] += op.values.length
+            samples += op.values.length
+          } else {
+            const m = acquire(store, ids[op.metric])
+            const w = op.narrower ?? windowMs
+            const snap = store.snapshot(m, { windowMs: w, quantiles: op.extra.length ? parse(op.extra) : undefined })
+            expect(snap.id).toBe(ids[op.metric])
+            expect(snap.window_ms).toBe(w)
+            expect(snap.total).toBe(totals[op.metric])
+            expectMatches(snap, expectedStats(rings[op.metric], clock.now(), w, op.extra), op.extra)
           }
-          expect(store.samplesTotal).toBe(samples)
-        },
-      ),
+        }
+        expect(store.samplesTotal).toBe(samples)
+      }),
       { numRuns: 150 },
     )
   })
@@ -488,7 +472,10 @@ describe('MetricStore capacity and lifecycle', () => {
     ids.forEach((id, i) => {
       const m = acquire(store, id)
       expect(m.id).toBe(id)
-      store.recordLatencies(m, Array.from({ length: i + 1 }, (_, k) => k + 1))
+      store.recordLatencies(
+        m,
+        Array.from({ length: i + 1 }, (_, k) => k + 1),
+      )
     })
     expect(store.size).toBe(ids.length)
     ids.forEach((id, i) => {
@@ -564,9 +551,7 @@ describe('MetricStore histogram buckets', () => {
   it('match the reference assignment for recordLatency and recordLatencies (property)', () => {
     const boundsArb = fc.oneof(
       fc.constant([...DEFAULT_BUCKET_BOUNDS_NS]),
-      fc
-        .uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 8 })
-        .map((b) => b.sort((x, y) => x - y)),
+      fc.uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 8 }).map((b) => b.sort((x, y) => x - y)),
     )
     fc.assert(
       fc.property(
@@ -609,7 +594,12 @@ describe('MetricStore histogram buckets', () => {
           const counts = bucketCounts(store, m)
           expect(counts).toEqual(refCounts(bounds, all))
           expect(counts.reduce((a, b) => a + b, 0)).toBe(m.total)
-          expect(bucketCounts(store, other)).toEqual(refCounts(bounds, batches.map(() => 1)))
+          expect(bucketCounts(store, other)).toEqual(
+            refCounts(
+              bounds,
+              batches.map(() => 1),
+            ),
+          )
         },
       ),
       { numRuns: 150 },
@@ -701,38 +691,34 @@ describe('MetricStore snapshots of large windows (the radix pre-pass path)', () 
     const metricData = fc.tuple(shape, fc.integer({ min: 1_024, max: 2_500 }), fc.integer({ min: 1, max: 1e6 }))
     const quantileText = fc.constantFrom('0.001', '0.01', '0.1', '0.25', '0.5', '0.9', '0.999', '1')
     fc.assert(
-      fc.property(
-        fc.array(metricData, { minLength: 2, maxLength: 4 }),
-        fc.uniqueArray(quantileText, { maxLength: 4 }),
-        (metrics, extraTexts) => {
-          const { store } = makeStore({ maxSamples: 5_000 })
-          const expected = new Map<string, number[]>()
-          metrics.forEach(([kind, n, seed], m) => {
-            const values = Array.from({ length: n }, (_, i) => {
-              const x = ((i + 1) * 2_654_435_761 * seed) % 2 ** 32
-              if (kind === 'wide') return 1 + (x % 1e12)
-              if (kind === 'narrow') return 1_000_000 + (x % 50)
-              if (kind === 'low') return 1 + (x % 1e6)
-              // 10% spread below one value that holds the other 90%: low ranks land in
-              // light buckets, the median in the heavy one.
-              return i % 10 === 0 ? 1 + (x % 1e6) : 5_000_000
-            })
-            store.recordLatencies(store.acquire(`m${m}`)!, values)
-            expected.set(`m${m}`, values)
+      fc.property(fc.array(metricData, { minLength: 2, maxLength: 4 }), fc.uniqueArray(quantileText, { maxLength: 4 }), (metrics, extraTexts) => {
+        const { store } = makeStore({ maxSamples: 5_000 })
+        const expected = new Map<string, number[]>()
+        metrics.forEach(([kind, n, seed], m) => {
+          const values = Array.from({ length: n }, (_, i) => {
+            const x = ((i + 1) * 2_654_435_761 * seed) % 2 ** 32
+            if (kind === 'wide') return 1 + (x % 1e12)
+            if (kind === 'narrow') return 1_000_000 + (x % 50)
+            if (kind === 'low') return 1 + (x % 1e6)
+            // 10% spread below one value that holds the other 90%: low ranks land in
+            // light buckets, the median in the heavy one.
+            return i % 10 === 0 ? 1 + (x % 1e6) : 5_000_000
           })
-          const quantiles = extraTexts.map((t) => quantile(t))
-          // Several snapshots in a row, so state one call leaves behind would show in the next.
-          for (let round = 0; round < 2; round++) {
-            for (const [id, values] of expected) {
-              const snap = store.snapshot(store.get(id)!, { windowMs: WINDOW_MS, quantiles })
-              expect(snap.p50_ns).toBe(nearestRank(values, '0.5'))
-              expect(snap.p95_ns).toBe(nearestRank(values, '0.95'))
-              expect(snap.p99_ns).toBe(nearestRank(values, '0.99'))
-              for (const t of extraTexts) expect(snap.quantiles?.[t]).toBe(nearestRank(values, t))
-            }
+          store.recordLatencies(store.acquire(`m${m}`)!, values)
+          expected.set(`m${m}`, values)
+        })
+        const quantiles = extraTexts.map((t) => quantile(t))
+        // Several snapshots in a row, so state one call leaves behind would show in the next.
+        for (let round = 0; round < 2; round++) {
+          for (const [id, values] of expected) {
+            const snap = store.snapshot(store.get(id)!, { windowMs: WINDOW_MS, quantiles })
+            expect(snap.p50_ns).toBe(nearestRank(values, '0.5'))
+            expect(snap.p95_ns).toBe(nearestRank(values, '0.95'))
+            expect(snap.p99_ns).toBe(nearestRank(values, '0.99'))
+            for (const t of extraTexts) expect(snap.quantiles?.[t]).toBe(nearestRank(values, t))
           }
-        },
-      ),
+        }
+      }),
       { numRuns: 40 },
     )
   })

@@ -4,7 +4,7 @@ import { build } from './helper.js'
 // The OpenAPI document declares the bearer scheme only when AUTH_TOKEN is set,
 // so Swagger UI shows no locks on an open service.
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 /** Every security requirement in the document: the top-level one and each operation's. */
 function requirements(doc: Json): unknown[] {

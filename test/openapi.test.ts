@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/http/app.js'
 import { MetricStore } from '../src/store/metric-store.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const open: FastifyInstance[] = []
 afterEach(async () => {
@@ -69,9 +69,7 @@ describe('OpenAPI document at /docs/json', () => {
     const doc = await documentOf(app)
     const documented = operations(doc).map(({ path, method }) => `${method.toUpperCase()} ${path}`)
     const isPage = (url: string) => url === '/docs' || url.startsWith('/docs/') || url === '/' || url.startsWith('/dashboard/')
-    const registered = routes
-      .filter((r) => r.method !== 'HEAD' && !isPage(r.url))
-      .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`)
+    const registered = routes.filter((r) => r.method !== 'HEAD' && !isPage(r.url)).map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`)
     expect(registered.length).toBeGreaterThanOrEqual(7)
     expect(documented.sort()).toEqual([...new Set(registered)].sort())
     // What was left out is only the automatic HEAD twins and the docs' and dashboard's own files.
@@ -136,11 +134,7 @@ describe('OpenAPI document at /docs/json', () => {
     const { app } = await appWithRoutes()
     const doc = await documentOf(app)
     const list = doc.paths['/metrics'].get
-    expect(Object.keys(list.responses['200'].content)).toEqual([
-      'application/json',
-      'text/plain; version=0.0.4',
-      'application/openmetrics-text; version=1.0.0',
-    ])
+    expect(Object.keys(list.responses['200'].content)).toEqual(['application/json', 'text/plain; version=0.0.4', 'application/openmetrics-text; version=1.0.0'])
     expect(list.parameters.map((p: Json) => p.name)).toEqual(['window_ms', 'quantiles', 'status', 'le_ns', 'format'])
     expect(Object.keys(list.responses)).toEqual(['200', '400', '401', '503'])
     expect(Object.keys(doc.paths['/metrics/{id}/latency'].post.responses)).toEqual(['202', '400', '401', '403', '413', '415', '429', '503'])

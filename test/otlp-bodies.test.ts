@@ -38,7 +38,7 @@ const ENCODINGS = [
     type: 'application/json',
     encode: (request: unknown) => Buffer.from(JSON.stringify(request)),
     answer: (res: LightMyRequestResponse): Answer => res.json(),
-    status: (res: LightMyRequestResponse) => res.json() as { code?: number; message: string },
+    status: (res: LightMyRequestResponse) => res.json<{ code?: number; message: string }>(),
   },
 ] as const
 
@@ -264,15 +264,31 @@ describe('POST /v1/traces, JSON mapping details', () => {
     ['not an object', '[1,2]', /must be a JSON object/],
     ['resourceSpans not an array', '{"resourceSpans": {}}', /resourceSpans must be an array/],
     ['a span not an object', '{"resourceSpans":[{"scopeSpans":[{"spans":[1]}]}]}', /resourceSpans\[1\]\.scopeSpans\[0\]\.spans\[0\] must be an object/],
-    ['a time that is not an integer', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"12x"}]}]}]}', /spans\[0\]\.startTimeUnixNano must be an unsigned 64-bit integer/],
+    [
+      'a time that is not an integer',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"12x"}]}]}]}',
+      /spans\[0\]\.startTimeUnixNano must be an unsigned 64-bit integer/,
+    ],
     ['a negative time', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":-5}]}]}]}', /endTimeUnixNano must be an unsigned/],
     ['a time past 2^64', `{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":"${2n ** 64n}"}]}]}]}`, /endTimeUnixNano must be an unsigned/],
     ['a huge time as an exponent', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":1.7e18}]}]}]}', /must be written as integer digits/],
     ['a kind that is a name', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_SERVER"}]}]}]}', /kind must be a 32-bit integer/],
     ['a name that is a number', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":5}]}]}]}', /name must be a string/],
-    ['an attribute key that is not a string', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":1}]}]}]}]}', /attributes\[0\]\.key must be a string/],
-    ['a status intValue that is not an integer', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"http.status_code","value":{"intValue":"2x"}}]}]}]}]}', /intValue must be a 64-bit integer/],
-    ['a service.name that is not a string', '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":7}}]}}]}', /resource\.attributes\[0\]\.value\.stringValue must be a string/],
+    [
+      'an attribute key that is not a string',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":1}]}]}]}]}',
+      /attributes\[0\]\.key must be a string/,
+    ],
+    [
+      'a status intValue that is not an integer',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"http.status_code","value":{"intValue":"2x"}}]}]}]}]}',
+      /intValue must be a 64-bit integer/,
+    ],
+    [
+      'a service.name that is not a string',
+      '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":7}}]}}]}',
+      /resource\.attributes\[0\]\.value\.stringValue must be a string/,
+    ],
   ])('%s is 400 naming the field, and stores nothing', async (_what, text, message) => {
     const app = await build()
     // One good span first: a body refused half-way stores nothing.
@@ -309,7 +325,9 @@ describe('POST /v1/traces, protobuf details', () => {
 
   it('every truncation of a valid body is 400 or a request holding fewer spans, never a sample it did not carry', async () => {
     const app = await build()
-    const body = encodeProtobuf(traceRequest([{ service: 't', spans: [span('a', 100), span('b', 200, { attributes: [intAttribute('http.response.status_code', 200)] })] }]))
+    const body = encodeProtobuf(
+      traceRequest([{ service: 't', spans: [span('a', 100), span('b', 200, { attributes: [intAttribute('http.response.status_code', 200)] })] }]),
+    )
     for (let length = 1; length < body.length; length++) {
       const res = await postTraces(app, PROTOBUF, body.subarray(0, length))
       expect([200, 400], `length ${length}`).toContain(res.statusCode)
@@ -323,12 +341,18 @@ describe('POST /v1/traces, protobuf details', () => {
 })
 
 describe('POST /v1/traces, content types', () => {
-  it.each(['text/plain', 'application/protobuf', 'application/x-www-form-urlencoded', 'application/grpc'])('%s is 415 naming the two it takes', async (contentType) => {
-    const app = await build()
-    const res = await postTraces(app, contentType, '{}')
-    expect(res.statusCode).toBe(415)
-    expect(res.json()).toEqual({ code: 3, message: `content-type "${contentType}" is not supported: send OTLP as application/x-protobuf or application/json` })
-  })
+  it.each(['text/plain', 'application/protobuf', 'application/x-www-form-urlencoded', 'application/grpc'])(
+    '%s is 415 naming the two it takes',
+    async (contentType) => {
+      const app = await build()
+      const res = await postTraces(app, contentType, '{}')
+      expect(res.statusCode).toBe(415)
+      expect(res.json()).toEqual({
+        code: 3,
+        message: `content-type "${contentType}" is not supported: send OTLP as application/x-protobuf or application/json`,
+      })
+    },
+  )
 
   it('takes media type parameters and any case', async () => {
     const app = await build()
@@ -375,9 +399,10 @@ describe('POST /v1/traces under overload', () => {
       res = await postTraces(app, PROTOBUF, body)
       if (res.statusCode === 503) break
     }
-    expect(res!.statusCode).toBe(503)
-    expect(Number(res!.headers['retry-after'])).toBeGreaterThan(0)
-    expect(res!.headers['content-type']).toBe(PROTOBUF)
-    expect(decodeProtobufStatus(res!.rawPayload)).toMatchObject({ code: 14 })
+    if (res === undefined) throw new Error('the loop above ran at least once')
+    expect(res.statusCode).toBe(503)
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
+    expect(res.headers['content-type']).toBe(PROTOBUF)
+    expect(decodeProtobufStatus(res.rawPayload)).toMatchObject({ code: 14 })
   })
 })

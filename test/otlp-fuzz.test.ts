@@ -24,10 +24,7 @@ interface GenResource {
 
 const MAX_U64 = 2n ** 64n - 1n
 const time = fc.oneof(fc.bigInt({ min: T0, max: T0 + 10n ** 12n }), fc.bigInt({ min: 0n, max: MAX_U64 }))
-const delta = fc.oneof(
-  fc.bigInt({ min: -5n, max: 10n ** 10n }),
-  fc.constantFrom(0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n)),
-)
+const delta = fc.oneof(fc.bigInt({ min: -5n, max: 10n ** 10n }), fc.constantFrom(0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n)))
 const genSpan: fc.Arbitrary<GenSpan> = fc
   .record({
     name: fc.oneof(fc.constantFrom('GET /x', 'db', 'a'), fc.string({ maxLength: 150, unit: 'binary' })),
@@ -44,7 +41,10 @@ const genSpan: fc.Arbitrary<GenSpan> = fc
     return { ...rest, start, end: end < 0n ? 0n : end > MAX_U64 ? MAX_U64 : end }
   })
 const genRequest: fc.Arbitrary<GenResource[]> = fc.array(
-  fc.record({ service: fc.option(fc.oneof(fc.constantFrom('shop', ''), fc.string({ maxLength: 20 })), { nil: undefined }), spans: fc.array(genSpan, { maxLength: 8 }) }),
+  fc.record({
+    service: fc.option(fc.oneof(fc.constantFrom('shop', ''), fc.string({ maxLength: 20 })), { nil: undefined }),
+    spans: fc.array(genSpan, { maxLength: 8 }),
+  }),
   { maxLength: 3 },
 )
 
@@ -79,8 +79,12 @@ function toRequest(resources: GenResource[], timesAsNumbers: boolean) {
           scope: { name: 'fuzz' },
           spans: spans.map((s) => {
             const attributes = []
-            if (s.httpStatus !== undefined) attributes.push(s.statusAsString ? stringAttribute('http.response.status_code', String(s.httpStatus)) : intAttribute('http.response.status_code', s.httpStatus))
-            if (s.legacyStatus !== undefined) attributes.push(s.statusAsString ? stringAttribute('http.status_code', String(s.legacyStatus)) : intAttribute('http.status_code', s.legacyStatus))
+            if (s.httpStatus !== undefined)
+              attributes.push(
+                s.statusAsString ? stringAttribute('http.response.status_code', String(s.httpStatus)) : intAttribute('http.response.status_code', s.httpStatus),
+              )
+            if (s.legacyStatus !== undefined)
+              attributes.push(s.statusAsString ? stringAttribute('http.status_code', String(s.legacyStatus)) : intAttribute('http.status_code', s.legacyStatus))
             return { name: s.name, kind: s.kind, startTimeUnixNano: time(s.start), endTimeUnixNano: time(s.end), attributes, status: { code: s.statusCode } }
           }),
         },
@@ -108,9 +112,24 @@ async function expectStoreMatches(app: FastifyInstance, byId: Map<string, Status
 }
 
 const ENCODINGS = [
-  { name: 'protobuf', type: PROTOBUF, body: (r: GenResource[]) => encodeProtobuf(toRequest(r, false) as never), rejected: (res: { rawPayload: Buffer }) => Number(decodeProtobufResponse(res.rawPayload).partialSuccess?.rejectedSpans ?? 0) },
-  { name: 'JSON, times as strings', type: 'application/json', body: (r: GenResource[]) => jsonText(r, false), rejected: (res: { json(): unknown }) => rejectedFromJson(res.json()) },
-  { name: 'JSON, times as numbers', type: 'application/json', body: (r: GenResource[]) => jsonText(r, true), rejected: (res: { json(): unknown }) => rejectedFromJson(res.json()) },
+  {
+    name: 'protobuf',
+    type: PROTOBUF,
+    body: (r: GenResource[]) => encodeProtobuf(toRequest(r, false) as never),
+    rejected: (res: { rawPayload: Buffer }) => Number(decodeProtobufResponse(res.rawPayload).partialSuccess?.rejectedSpans ?? 0),
+  },
+  {
+    name: 'JSON, times as strings',
+    type: 'application/json',
+    body: (r: GenResource[]) => jsonText(r, false),
+    rejected: (res: { json(): unknown }) => rejectedFromJson(res.json()),
+  },
+  {
+    name: 'JSON, times as numbers',
+    type: 'application/json',
+    body: (r: GenResource[]) => jsonText(r, true),
+    rejected: (res: { json(): unknown }) => rejectedFromJson(res.json()),
+  },
 ] as const
 
 function rejectedFromJson(body: unknown): number {
@@ -164,17 +183,21 @@ describe.each(ENCODINGS)('POST /v1/traces fuzz, $name', (encoding) => {
 })
 
 describe('POST /v1/traces fuzz, random bytes', () => {
-  it.each([PROTOBUF, 'application/json'])('%s: never 5xx, and a refused body stores nothing', async (type) => {
-    const app = await build({ maxEventLoopDelayMs: 0 })
-    await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.boolean(), async (bytes, gzip) => {
-        const body = gzip ? gzipSync(bytes) : Buffer.from(bytes)
-        const before = (await allMetrics(app)).service.samples_total
-        const res = await postTraces(app, type, body, gzip ? { 'content-encoding': 'gzip' } : {})
-        expect([200, 400]).toContain(res.statusCode)
-        if (res.statusCode === 400) expect((await allMetrics(app)).service.samples_total).toBe(before)
-      }),
-      { numRuns: 200 },
-    )
-  }, 120_000)
+  it.each([PROTOBUF, 'application/json'])(
+    '%s: never 5xx, and a refused body stores nothing',
+    async (type) => {
+      const app = await build({ maxEventLoopDelayMs: 0 })
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.boolean(), async (bytes, gzip) => {
+          const body = gzip ? gzipSync(bytes) : Buffer.from(bytes)
+          const before = (await allMetrics(app)).service.samples_total
+          const res = await postTraces(app, type, body, gzip ? { 'content-encoding': 'gzip' } : {})
+          expect([200, 400]).toContain(res.statusCode)
+          if (res.statusCode === 400) expect((await allMetrics(app)).service.samples_total).toBe(before)
+        }),
+        { numRuns: 200 },
+      )
+    },
+    120_000,
+  )
 })

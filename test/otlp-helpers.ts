@@ -72,7 +72,7 @@ export function encodeProtobuf(request: ReturnType<typeof traceRequest>): Buffer
 }
 
 export function decodeProtobufResponse(body: Buffer): { partialSuccess?: { rejectedSpans: string; errorMessage: string } } {
-  return TYPES.response.toObject(TYPES.response.decode(body), { longs: String }) as never
+  return TYPES.response.toObject(TYPES.response.decode(body), { longs: String })
 }
 
 export function decodeProtobufStatus(body: Buffer): { code?: number; message: string } {
@@ -87,7 +87,10 @@ export function postTraces(app: FastifyInstance, contentType: string, payload: B
 
 /** The id the contract gives a span: characters outside A-Z a-z 0-9 _ . : - become _, cut at 128. */
 export function expectedId(service: string, name: string): string {
-  return [...`${service}:${name}`].map((c) => (/^[A-Za-z0-9_.:-]$/.test(c) ? c : '_')).join('').slice(0, 128)
+  return [...`${service}:${name}`]
+    .map((c) => (/^[A-Za-z0-9_.:-]$/.test(c) ? c : '_'))
+    .join('')
+    .slice(0, 128)
 }
 
 export async function snapshotOf(app: FastifyInstance, id: string) {

@@ -60,7 +60,7 @@ function plannedSpans(count: number): Planned[] {
   const names = ['GET /items/:id', 'POST /orders', 'db.query', 'queue send']
   return Array.from({ length: count }, (_, i) => {
     const name = names[i % names.length]
-    const durationNs = 1 + (next() % 10_000) * (10 ** (next() % 7))
+    const durationNs = 1 + (next() % 10_000) * 10 ** (next() % 7)
     const plan: Planned = { name, kind: i % 4 === 3 ? SpanKind.PRODUCER : SpanKind.SERVER, durationNs }
     if (name.startsWith('GET') || name.startsWith('POST')) plan.httpStatus = [200, 201, 404, 503][next() % 4]
     if (name === 'db.query' && next() % 3 === 0) plan.error = true
@@ -94,7 +94,10 @@ describe.each(EXPORTERS)('OpenTelemetry SDK + $name', ({ make }) => {
     const plans = plannedSpans(300)
     await sendThroughSdk(wrapped, 'sdk-shop', plans)
     expect(results.length).toBeGreaterThan(1)
-    expect(results.every((code) => code === 0), `export results ${results}`).toBe(true)
+    expect(
+      results.every((code) => code === 0),
+      `export results ${results.join(', ')}`,
+    ).toBe(true)
 
     const byId = new Map<string, StatusSample[]>()
     for (const p of plans) {
@@ -118,7 +121,10 @@ describe.each(EXPORTERS)('OpenTelemetry SDK + $name', ({ make }) => {
     const plans = plannedSpans(10)
     const denied = recording(make(tracesUrl(app), {}))
     // The 401 is not retried: the flush fails with it.
-    const failure = await sendThroughSdk(denied.wrapped, 'denied', plans).then(() => undefined, (err: unknown) => err)
+    const failure = await sendThroughSdk(denied.wrapped, 'denied', plans).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
     // forceFlush rejects with the exporter's errors, each carrying the status and the answer's body.
     expect([failure].flat()[0]).toMatchObject({ code: 401, data: expect.stringContaining('bearer token missing') })
     expect(denied.results).not.toContain(0)

@@ -98,12 +98,7 @@ export async function startPrometheus(jobs: readonly ScrapeJob[]): Promise<Prome
   writeFileSync(join(dir, 'prometheus.yml'), config)
   const child: ChildProcess = spawn(
     'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
@@ -123,7 +118,16 @@ export async function startPrometheus(jobs: readonly ScrapeJob[]): Promise<Prome
   }
 
   try {
-    await waitFor(async () => running && (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)), 15_000, () => `Prometheus did not become ready:\n${output}`)
+    await waitFor(
+      async () =>
+        running &&
+        (await fetch(`${url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )),
+      15_000,
+      () => `Prometheus did not become ready:\n${output}`,
+    )
   } catch (err) {
     await stop()
     throw err

@@ -136,7 +136,10 @@ describe('nearestRankIndex', () => {
       .oneof(
         fraction.map((f) => '0.' + f),
         fraction.map((f) => '.' + f),
-        fc.integer({ min: 0, max: 30 }).map((z) => '1.' + '0'.repeat(z)).map((s) => (s === '1.' ? '1' : s)),
+        fc
+          .integer({ min: 0, max: 30 })
+          .map((z) => '1.' + '0'.repeat(z))
+          .map((s) => (s === '1.' ? '1' : s)),
         fc.integer({ min: 1, max: 999 }).map((k) => '0.' + String(k).padStart(3, '0')), // p-style: 0.07, 0.95, 0.999
       )
       .filter(isValidQuantileText)

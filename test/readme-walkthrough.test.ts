@@ -81,7 +81,11 @@ describe('README', () => {
     // `total` samples, of which `count` are still in the window: min, p50 and max.
     const inWindow = [example.min_ns, example.p50_ns, example.max_ns]
     expect(inWindow).toHaveLength(example.count)
-    await post(app, example.id, Array.from({ length: example.total - example.count }, (_, i) => 500 + i))
+    await post(
+      app,
+      example.id,
+      Array.from({ length: example.total - example.count }, (_, i) => 500 + i),
+    )
     clock.advance(example.window_ms)
     await post(app, example.id, inWindow)
     for (const event of ['created', 'started', 'completed', 'failed', 'retried']) {

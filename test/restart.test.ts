@@ -23,8 +23,7 @@ interface Reply {
 /** One request over a fresh connection (no keep-alive, so nothing holds a shutdown up). */
 function request(url: string, method = 'GET', body?: unknown): Promise<Reply> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
-  const headers: http.OutgoingHttpHeaders =
-    payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+  const headers: http.OutgoingHttpHeaders = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent: false, headers }, (res) => {
       let text = ''
@@ -53,7 +52,6 @@ async function postJob(server: ServerProcess, id: string, event: string, count?:
   const res = await request(`${server.url}/metrics/${id}/jobs`, 'POST', count === undefined ? { event } : { event, count })
   expect(res.status, res.text).toBe(202)
 }
-
 
 /** Decodes a state file as a new process would, into a store with this test's limits. */
 function decodeFile(data: Buffer): MetricStore {
@@ -92,7 +90,11 @@ describe('SIGTERM and restart with the same STATE_FILE', () => {
     await postLatency(first, 'checkout', [1_200, 1_500, 98_000, 3_000_000_000, 7])
     await postLatency(first, 'checkout', 64_000)
     await postLatency(first, '__proto__', [5, 5, 5, 9_007_199_254_740_991])
-    await postLatency(first, 'constructor', Array.from({ length: 1_000 }, (_, i) => (i * 7_919) % 100_003 + 1))
+    await postLatency(
+      first,
+      'constructor',
+      Array.from({ length: 1_000 }, (_, i) => ((i * 7_919) % 100_003) + 1),
+    )
     await postLatency(first, 'a.b:c-D_9', 42)
     await postLatency(first, 'z', [1, 2])
     await postJob(first, 'jobs-only', 'created', 10)
@@ -245,7 +247,11 @@ describe('a bad state file: the service starts empty and keeps the bad bytes asi
       expect(await server.stop()).toBe(0)
       expect((await readdir(dir)).sort()).toEqual(['state.bin', files[0]])
       expect((await readFile(join(dir, files[0]))).equals(bad)).toBe(true)
-      expect(decodeFile(await readFile(stateFile)).sorted().map((m) => m.id)).toEqual(['fresh'])
+      expect(
+        decodeFile(await readFile(stateFile))
+          .sorted()
+          .map((m) => m.id),
+      ).toEqual(['fresh'])
     })
   }
 

@@ -57,8 +57,7 @@ describe('RingPool', () => {
     const steps = [1]
     while (steps[steps.length - 1] < 4096) steps.push(pool.grownCapacity(steps[steps.length - 1]))
     expect(steps).toEqual([
-      1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
-      1024, 2048, 4096,
+      1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 1024, 2048, 4096,
     ])
     expect(pool.grownCapacity(11)).toBe(12) // from a clamped capacity too
   })
@@ -234,13 +233,11 @@ describe('pooled rings match plain-array models (property)', () => {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), ring: ringIndex }) },
   )
 
-
   /** The region a ring holds (private fields, read for the overlap check only). */
   function regionOf(ring: OpenRing, pool: RingPool): RingRegion {
     const r = ring as unknown as { slots: Float64Array; base: number; cap: number }
     return { array: r.slots, base: r.base, samples: pool.regionSamples(r.cap) }
   }
-
 
   it('push, pushMany, copyWindow and forEach agree with the model across growth, wrap, release and reuse', () => {
     fc.assert(

@@ -4,7 +4,6 @@ import { INITIAL_CAPACITY } from '../src/store/sample-ring.js'
 import { OpenRing } from './open-ring.js'
 import { refGrownCapacity, ringContents, type TimedSample } from './reference.js'
 
-
 /** The window as copyWindow reports it, with the copied values trimmed to its count. */
 function windowOf(ring: OpenRing, since: number) {
   const dest = new Float64Array(ring.size)

@@ -31,16 +31,12 @@ const shapeArb = fc.constantFrom<Shape>('random', 'sorted', 'reversed', 'constan
 
 /** An array of the given size range plus an ascending list of ranks within it (duplicates allowed). */
 function caseArb(minLength: number, maxLength: number) {
-  return fc
-    .tuple(fc.array(valueArb, { minLength, maxLength, size: 'max' }), shapeArb)
-    .chain(([values, shape]) =>
-      fc.record({
-        a: fc.constant(shaped(values, shape)),
-        ranks: fc
-          .array(fc.nat(values.length - 1), { minLength: 1, maxLength: 12 })
-          .map((r) => r.sort((x, y) => x - y)),
-      }),
-    )
+  return fc.tuple(fc.array(valueArb, { minLength, maxLength, size: 'max' }), shapeArb).chain(([values, shape]) =>
+    fc.record({
+      a: fc.constant(shaped(values, shape)),
+      ranks: fc.array(fc.nat(values.length - 1), { minLength: 1, maxLength: 12 }).map((r) => r.sort((x, y) => x - y)),
+    }),
+  )
 }
 
 function checkSelectRanks(a: Float64Array, ranks: number[]): void {
@@ -71,9 +67,7 @@ describe('selectRanks', () => {
     fc.assert(
       fc.property(fc.array(valueArb, { minLength: 1, maxLength: 3000, size: 'max' }), shapeArb, (values, shape) => {
         const n = values.length
-        const ranks = [...new Set([0, (n / 2) | 0, Math.floor(n * 0.95), Math.floor(n * 0.99), n - 1])]
-          .filter((r) => r < n)
-          .sort((x, y) => x - y)
+        const ranks = [...new Set([0, (n / 2) | 0, Math.floor(n * 0.95), Math.floor(n * 0.99), n - 1])].filter((r) => r < n).sort((x, y) => x - y)
         checkSelectRanks(shaped(values, shape), ranks)
       }),
       { numRuns: 30 },

@@ -77,7 +77,11 @@ const seriesCaseArb = windowAndStepArb.chain(({ windowMs, stepMs }) => {
   )
   const onStep = CLOCK_START - (CLOCK_START % stepMs)
   return fc.record({
-    start: fc.oneof(fc.constant(onStep), fc.integer({ min: 0, max: stepMs - 1 }).map((o) => onStep + o), fc.integer({ min: 0, max: 10_000_000 }).map((o) => CLOCK_START + o)),
+    start: fc.oneof(
+      fc.constant(onStep),
+      fc.integer({ min: 0, max: stepMs - 1 }).map((o) => onStep + o),
+      fc.integer({ min: 0, max: 10_000_000 }).map((o) => CLOCK_START + o),
+    ),
     writes: writesArb({ advance, minWrites: 1, maxWrites: 20 }),
     reads: fc.array(
       fc.record({
@@ -209,7 +213,8 @@ describe('steps and the window', () => {
       { t_ms: CLOCK_START + 2_000, ...empty },
       { t_ms: CLOCK_START + 3_000, ...empty },
     ])
-    for (const p of series.points) expect(Object.keys(p).sort()).toEqual(['count', 'errors', 'max_ns', 'mean_ns', 'min_ns', 'p50_ns', 'p95_ns', 'p99_ns', 't_ms'])
+    for (const p of series.points)
+      expect(Object.keys(p).sort()).toEqual(['count', 'errors', 'max_ns', 'mean_ns', 'min_ns', 'p50_ns', 'p95_ns', 'p99_ns', 't_ms'])
   })
 
   it('a sample exactly on a step boundary belongs to the step that starts there', async () => {
@@ -277,12 +282,52 @@ describe('steps and the window', () => {
     await postJson(app, '/metrics/m/latency', { latency_ns: [50, 60] }) // no status
     const { points } = await get(app, '/metrics/m/series?window_ms=2000&step_ms=1000&status=5xx,0&quantiles=0.25,1&le_ns=20,25')
     expect(points).toEqual([
-      { t_ms: CLOCK_START - 1_000, count: 0, min_ns: null, max_ns: null, mean_ns: null, p50_ns: null, p95_ns: null, p99_ns: null, quantiles: { '0.25': null, '1': null }, le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } }, errors: 0 },
-      { t_ms: CLOCK_START, count: 2, min_ns: 20, max_ns: 30, mean_ns: 25, p50_ns: 20, p95_ns: 30, p99_ns: 30, quantiles: { '0.25': 20, '1': 30 }, le: { '20': { count: 1, fraction: 0.5 }, '25': { count: 1, fraction: 0.5 } }, errors: 2 },
-      { t_ms: CLOCK_START + 1_000, count: 0, min_ns: null, max_ns: null, mean_ns: null, p50_ns: null, p95_ns: null, p99_ns: null, quantiles: { '0.25': null, '1': null }, le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } }, errors: 0 },
+      {
+        t_ms: CLOCK_START - 1_000,
+        count: 0,
+        min_ns: null,
+        max_ns: null,
+        mean_ns: null,
+        p50_ns: null,
+        p95_ns: null,
+        p99_ns: null,
+        quantiles: { '0.25': null, '1': null },
+        le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } },
+        errors: 0,
+      },
+      {
+        t_ms: CLOCK_START,
+        count: 2,
+        min_ns: 20,
+        max_ns: 30,
+        mean_ns: 25,
+        p50_ns: 20,
+        p95_ns: 30,
+        p99_ns: 30,
+        quantiles: { '0.25': 20, '1': 30 },
+        le: { '20': { count: 1, fraction: 0.5 }, '25': { count: 1, fraction: 0.5 } },
+        errors: 2,
+      },
+      {
+        t_ms: CLOCK_START + 1_000,
+        count: 0,
+        min_ns: null,
+        max_ns: null,
+        mean_ns: null,
+        p50_ns: null,
+        p95_ns: null,
+        p99_ns: null,
+        quantiles: { '0.25': null, '1': null },
+        le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } },
+        errors: 0,
+      },
     ])
     const unfiltered = (await get(app, '/metrics/m/series?window_ms=2000&step_ms=1000')).points
-    expect(unfiltered.map((p: SeriesPoint) => [p.count, p.errors])).toEqual([[0, 0], [4, 2], [2, 0]])
+    expect(unfiltered.map((p: SeriesPoint) => [p.count, p.errors])).toEqual([
+      [0, 0],
+      [4, 2],
+      [2, 0],
+    ])
     expect(unfiltered[1]).not.toHaveProperty('quantiles')
     expect(unfiltered[1]).not.toHaveProperty('le')
   })

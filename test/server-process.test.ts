@@ -21,10 +21,7 @@ interface Reply {
  * One HTTP request through node:http. With no agent, the request goes over a
  * fresh connection that closes after the response (Connection: close).
  */
-function request(
-  url: string,
-  options: { method?: string; body?: unknown; agent?: http.Agent; headers?: http.OutgoingHttpHeaders } = {},
-): Promise<Reply> {
+function request(url: string, options: { method?: string; body?: unknown; agent?: http.Agent; headers?: http.OutgoingHttpHeaders } = {}): Promise<Reply> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
   const headers: http.OutgoingHttpHeaders = { ...options.headers }
   if (payload !== undefined) {
@@ -58,7 +55,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, at
   }
   throw new Error(`gave up waiting for ${what}`)
 }
-
 
 /** Resolves 'refused' when nothing accepts connections on the port, 'accepted' otherwise. */
 function tryConnect(port: number): Promise<'refused' | 'accepted'> {
@@ -98,10 +94,8 @@ async function startSlowPost(port: number, path: string, body: string, sentFirst
 function parseRawResponse(raw: string) {
   const split = raw.indexOf('\r\n\r\n')
   const [statusLine, ...headerLines] = raw.slice(0, split).split('\r\n')
-  const headers = Object.fromEntries(
-    headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
-  )
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine!)?.[1])
+  const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1])
   return { status, headers, body: raw.slice(split + 4) }
 }
 
@@ -220,12 +214,12 @@ describe('concurrent writers over real sockets', () => {
       const plan: { id: string; body: { latency_ns: number | number[] } }[] = []
       let batches = 0
       for (let i = 0; i < SINGLES; i++) {
-        const id = ids[(c + i) % ids.length]!
+        const id = ids[(c + i) % ids.length]
         const value = 1 + c * 1_000_000 + i
         plan.push({ id, body: { latency_ns: value } })
         note(id, [value])
         if (i % (SINGLES / BATCHES) === SINGLES / BATCHES - 1) {
-          const batchId = ids[(c + batches) % ids.length]!
+          const batchId = ids[(c + batches) % ids.length]
           const values = Array.from({ length: BATCH_SIZE }, (_, k) => 500_000 + c * 1_000_000 + batches * BATCH_SIZE + k)
           plan.push({ id: batchId, body: { latency_ns: values } })
           note(batchId, values)
@@ -411,9 +405,7 @@ describe('logging', () => {
     const lines = logLines(server.output())
     const incoming = lines.filter((l) => l.msg === 'incoming request')
     const completed = lines.filter((l) => l.msg === 'request completed')
-    expect(incoming.map((l) => l.req?.url)).toEqual(
-      expect.arrayContaining(['/healthz', '/metrics/logged/latency', '/metrics/logged', '/nope']),
-    )
+    expect(incoming.map((l) => l.req?.url)).toEqual(expect.arrayContaining(['/healthz', '/metrics/logged/latency', '/metrics/logged', '/nope']))
     expect(incoming.length).toBeGreaterThanOrEqual(5)
     expect(completed.length).toBeGreaterThanOrEqual(5)
   })

@@ -40,8 +40,8 @@ export async function spawnServer(env: Record<string, string> = {}, args: string
   })
   running.add(child)
   let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d))
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
   const exited = once(child, 'exit').then(([code]) => {
     running.delete(child)
     return code as number | null
@@ -59,7 +59,7 @@ export async function spawnServer(env: Record<string, string> = {}, args: string
         resolve(Number(m[1]))
       }
     }
-    child.stdout!.on('data', check)
+    child.stdout.on('data', check)
     void exited.then((code) => {
       clearTimeout(timer)
       reject(new Error(`server exited with ${code} before listening:\n${output}`))
@@ -95,11 +95,7 @@ export interface ExitResult {
  * timeoutMs is killed (timedOut: true), so a server that starts listening
  * instead of exiting fails the test rather than hanging it.
  */
-export async function runToExit(
-  env: Record<string, string> = {},
-  args: string[] = [],
-  timeoutMs = 10_000,
-): Promise<ExitResult> {
+export async function runToExit(env: Record<string, string> = {}, args: string[] = [], timeoutMs = 10_000): Promise<ExitResult> {
   const child = spawn(process.execPath, [MAIN, ...args], {
     env: { ...process.env, ...BASE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,8 +103,8 @@ export async function runToExit(
   running.add(child)
   let stdout = ''
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true

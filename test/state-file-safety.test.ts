@@ -165,9 +165,7 @@ describe('saves that fail while running', () => {
     const prom = await (await fetch(`${s.url}/metrics?format=prometheus`)).text()
     const failuresTotal = Number(/^latency_tracker_state_save_failures_total (\d+)$/m.exec(prom)?.[1])
     expect(failuresTotal).toBeGreaterThanOrEqual(failing.state_save_failures)
-    expect(Number(/^latency_tracker_state_last_save_timestamp_seconds (\S+)$/m.exec(prom)?.[1]) * 1000).toBe(
-      new Date(failing.state_saved_at).getTime(),
-    )
+    expect(Number(/^latency_tracker_state_last_save_timestamp_seconds (\S+)$/m.exec(prom)?.[1]) * 1000).toBe(new Date(failing.state_saved_at).getTime())
     const errors = () => logLines(s.output()).filter((l) => l.level >= 50)
     expect(failuresTotal).toBeLessThan(101) // so only the first failure is logged yet
     expect(errors(), s.output()).toHaveLength(1)
@@ -187,7 +185,10 @@ describe('saves that fail while running', () => {
     await s.closed()
     expect(code, s.output()).not.toBe(0)
     expect(code).not.toBeNull()
-    expect(logLines(s.output()).some((l) => l.level >= 50 && /final save/.test(l.msg)), s.output()).toBe(true)
+    expect(
+      logLines(s.output()).some((l) => l.level >= 50 && /final save/.test(l.msg)),
+      s.output(),
+    ).toBe(true)
   })
 })
 

@@ -173,7 +173,8 @@ describe('restart of the whole service with STATE_FILE', () => {
   it('statuses, filters, errors and responses_total are the same after a restart, and the counter goes on', async () => {
     const clock = manualClock(CLOCK_START)
     const first = await startOn(clock.now)
-    const post = async (service: Service, id: string, body: unknown) => expect((await postJson(service.http, `/metrics/${id}/latency`, body)).statusCode).toBe(202)
+    const post = async (service: Service, id: string, body: unknown) =>
+      expect((await postJson(service.http, `/metrics/${id}/latency`, body)).statusCode).toBe(202)
     await post(first, 'checkout', { latency_ns: 1200, status: 200 })
     await post(first, 'checkout', { latency_ns: [1500, 98000], status: 503 })
     await post(first, 'checkout', { latency_ns: [2100, 7, 64000, 900], status: [200, 0, 404, 200] })
@@ -237,9 +238,7 @@ describe('a state file of the release before statuses (test/fixtures/state-v1.bi
 
   /** What the ring should hold: the samples whose age (at save, plus the downtime) is under the window, with no status. */
   function expected(samples: ReadonlyArray<{ value: number; time: number }>, downtime: number) {
-    return samples
-      .map((s) => [s.value, SAVED_AT_CLOCK - s.time + downtime, NO_STATUS])
-      .filter(([, age]) => age < WINDOW_MS)
+    return samples.map((s) => [s.value, SAVED_AT_CLOCK - s.time + downtime, NO_STATUS]).filter(([, age]) => age < WINDOW_MS)
   }
 
   function bucketCounts(values: readonly number[]) {
@@ -278,7 +277,10 @@ describe('a state file of the release before statuses (test/fixtures/state-v1.bi
       [w, wrappedAll.map((s) => s.value)],
     ] as const) {
       store.settle(metric)
-      expect(Array.from({ length: metric.histogramBucketCount }, (_, i) => metric.bucketCount(i)), metric.id).toEqual(bucketCounts(values))
+      expect(
+        Array.from({ length: metric.histogramBucketCount }, (_, i) => metric.bucketCount(i)),
+        metric.id,
+      ).toEqual(bucketCounts(values))
     }
 
     // No statuses: no status column, no status totals, and every read says so.

@@ -11,7 +11,6 @@ import { CorruptStateError, decodeState, encodeState, encodeStateParts, writeSta
 import { StatePersistence } from '../src/store/state-persistence.js'
 import { manualClock } from './reference.js'
 
-
 // Unit tests of the state file (src/store/state-file.ts) and of its use by
 // StatePersistence. No processes: every clock is a manual one, and the wall-clock
 // time of each save and load is given explicitly.
@@ -97,9 +96,7 @@ describe('encodeState → decodeState', () => {
     const { store } = populated()
     const before = dump(store)
     // The sample ages that populated() promises, so the test checks something real.
-    expect(before.find((m) => m.id === 'alpha')!.samples.map(([, age]) => age)).toEqual([
-      50_000, 50_000, 50_000, 20_000, 20_000, 20_000, 10_000, 0, 0, 0,
-    ])
+    expect(before.find((m) => m.id === 'alpha')!.samples.map(([, age]) => age)).toEqual([50_000, 50_000, 50_000, 20_000, 20_000, 20_000, 10_000, 0, 0, 0])
     expect(before.find((m) => m.id === 'idle')!.idleMs).toBe(40_000)
     const data = await encodeState(store, WALL)
 
@@ -146,7 +143,10 @@ describe('encodeState → decodeState', () => {
     ] as const) {
       const loaded = makeStore(manualClock(0))
       decodeState(loaded, data, WALL + downtime)
-      expect(dumpMetric(loaded, 'edge').samples.map(([v]) => v), `downtime ${downtime}`).toEqual(kept)
+      expect(
+        dumpMetric(loaded, 'edge').samples.map(([v]) => v),
+        `downtime ${downtime}`,
+      ).toEqual(kept)
       expect(loaded.get('edge')!.total).toBe(2)
     }
   })
@@ -217,9 +217,7 @@ describe('encodeState → decodeState', () => {
     for (const bucketBoundsNs of [fewer, sameLength]) {
       const loaded = makeStore(manualClock(), { bucketBoundsNs })
       decodeState(loaded, data, WALL)
-      expect(dump(loaded)).toEqual(
-        before.map((m) => ({ ...m, buckets: new Array<number>(bucketBoundsNs.length + 1).fill(0) })),
-      )
+      expect(dump(loaded)).toEqual(before.map((m) => ({ ...m, buckets: new Array<number>(bucketBoundsNs.length + 1).fill(0) })))
     }
     // Same bounds: the counts carry over, and they are not all zero to begin with.
     const same = makeStore(manualClock())
@@ -282,7 +280,10 @@ describe('encodeState → decodeState', () => {
       // ...and the counters were read with them: they count exactly those samples.
       expect(got.total, m.id).toBe(values.length)
       expect(got.sumNs, m.id).toBe(values.reduce((a, b) => a + b, 0))
-      expect(got.buckets.reduce((a, b) => a + b, 0), m.id).toBe(values.length)
+      expect(
+        got.buckets.reduce((a, b) => a + b, 0),
+        m.id,
+      ).toBe(values.length)
       if (m.id !== 'm150' && m.id !== 'm199') expect(got, m.id).toEqual(m)
     }
     // Both were reached after a pause, so they carry what was recorded in it.
@@ -298,7 +299,13 @@ describe('encodeState → decodeState', () => {
     const store = makeStore(clock)
     const ids = Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(3, '0')}`)
     // 10 samples each: every ring has grown to a 16-pair region.
-    ids.forEach((id, i) => record(store, id, Array.from({ length: 10 }, (_, k) => i * 100 + k + 1)))
+    ids.forEach((id, i) =>
+      record(
+        store,
+        id,
+        Array.from({ length: 10 }, (_, k) => i * 100 + k + 1),
+      ),
+    )
     job(store, 'm150', 'created', 7)
     clock.advance(1_000)
     const before = dump(store)
@@ -373,7 +380,7 @@ describe('decodeState refuses anything that is not a whole, intact state', () =>
     // Every position at least once, with a single flipped bit.
     for (let position = 0; position < data.length; position++) {
       const damaged = Buffer.from(data)
-      damaged[position] ^= 1 << position % 8
+      damaged[position] ^= 1 << (position % 8)
       expectCorrupt(damaged)
     }
   })
@@ -566,7 +573,15 @@ describe('StatePersistence', () => {
     expect(await readdir(dir)).toEqual(['state.bin'])
     const saved = await decodeFile()
     expect(saved.size).toBe(301)
-    expect(dumpMetric(saved, 'latest')).toMatchObject({ total: 3, jobs: { completed: 3 }, samples: [[1, 0], [2, 0], [3, 0]] })
+    expect(dumpMetric(saved, 'latest')).toMatchObject({
+      total: 3,
+      jobs: { completed: 3 },
+      samples: [
+        [1, 0],
+        [2, 0],
+        [3, 0],
+      ],
+    })
     expect(dump(saved)).toEqual(dump(store))
   })
 

@@ -12,7 +12,24 @@ export const decimalText = fc.oneof(
     )
     .map(([int, frac, exp]) => `${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : `${exp[0]}${exp[1]}${exp[2]}`}`),
   fc.double({ min: 0, max: 1e13, noNaN: true }).map(String),
-  fc.constantFrom('', '0', '-1', '+1', 'abc', '1e', '.', 'NaN', 'Infinity', '1e400', '9007199254.740991', '9007199254.7409915', '0.0000005', '0.00000049', '1_000', ' 1'),
+  fc.constantFrom(
+    '',
+    '0',
+    '-1',
+    '+1',
+    'abc',
+    '1e',
+    '.',
+    'NaN',
+    'Infinity',
+    '1e400',
+    '9007199254.740991',
+    '9007199254.7409915',
+    '0.0000005',
+    '0.00000049',
+    '1_000',
+    ' 1',
+  ),
 )
 
 export const nameText = fc
@@ -23,13 +40,38 @@ export const nameText = fc
   .map(([name, suffix]) => name + suffix)
 
 const tagsText = fc
-  .array(fc.constantFrom('status:200', 'status:0', 'status:999', 'status:1000', 'status:', 'status', 'status:abc', 'status:20', 'status:0200', 'env:prod', 'statuses:1', 'a', ''), { maxLength: 3 })
+  .array(
+    fc.constantFrom(
+      'status:200',
+      'status:0',
+      'status:999',
+      'status:1000',
+      'status:',
+      'status',
+      'status:abc',
+      'status:20',
+      'status:0200',
+      'env:prod',
+      'statuses:1',
+      'a',
+      '',
+    ),
+    { maxLength: 3 },
+  )
   .map((tags) => `#${tags.join(',')}`)
 
-const fieldText = fc.oneof(decimalText.map((r) => `@${r}`), tagsText, fc.constantFrom('T1700000000', 'c:abc', '', 'card:low'))
+const fieldText = fc.oneof(
+  decimalText.map((r) => `@${r}`),
+  tagsText,
+  fc.constantFrom('T1700000000', 'c:abc', '', 'card:low'),
+)
 
 const groupText = fc
-  .tuple(fc.array(decimalText, { minLength: 1, maxLength: 4 }), fc.constantFrom('ms', 'h', 'd', 'c', 'g', 's', 'x', '', 'MS'), fc.array(fieldText, { maxLength: 3 }))
+  .tuple(
+    fc.array(decimalText, { minLength: 1, maxLength: 4 }),
+    fc.constantFrom('ms', 'h', 'd', 'c', 'g', 's', 'x', '', 'MS'),
+    fc.array(fieldText, { maxLength: 3 }),
+  )
   .map(([values, type, fields]) => [`${values.join(':')}|${type}`, ...fields].join('|'))
 
 /** Lines close to valid ones: the grammar with wrong parts mixed in. */

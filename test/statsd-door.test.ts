@@ -297,7 +297,13 @@ describe('BadLineLog', () => {
     let t = 0
     const warned: Record<string, unknown>[] = []
     const debugged: Record<string, unknown>[] = []
-    const log = { level: 'debug', info() {}, error() {}, warn: (o: object) => warned.push(o as Record<string, unknown>), debug: (o: object) => debugged.push(o as Record<string, unknown>) }
+    const log = {
+      level: 'debug',
+      info() {},
+      error() {},
+      warn: (o: object) => warned.push(o as Record<string, unknown>),
+      debug: (o: object) => debugged.push(o as Record<string, unknown>),
+    }
     const bad = new BadLineLog(log, () => t)
     const source = { address: '127.0.0.1', port: 5000 }
     for (t = 0; t < 130_000; t += 10_000) bad.report('why', `line at ${t}`, 0, `line at ${t}`.length, 'udp', source)

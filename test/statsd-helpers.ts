@@ -70,8 +70,7 @@ export async function startStatsd(options: Partial<Config> & ServiceHooks = {}):
     tcpPort: door.tcpPort,
     getJson,
     counts,
-    sendUdp: (payload) =>
-      new Promise<void>((resolve, reject) => udp.send(payload, door.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve()))),
+    sendUdp: (payload) => new Promise<void>((resolve, reject) => udp.send(payload, door.udpPort, '127.0.0.1', (err) => (err ? reject(err) : resolve()))),
     connectTcp: async () => {
       const socket = net.connect(door.tcpPort, '127.0.0.1')
       clients.push(socket)
@@ -101,7 +100,13 @@ export async function startStatsd(options: Partial<Config> & ServiceHooks = {}):
 export function expectSnapshot(got: Record<string, unknown>, id: string, metric: RefMetric, windowMs: number): void {
   const stats = refStats(metric.values.map((value, i) => ({ value, time: 0, status: metric.statuses[i] })))
   const { started, completed, failed } = metric.jobs
-  const want = { id, window_ms: windowMs, total: metric.values.length, ...stats, jobs: { ...metric.jobs, in_progress: Math.max(0, started - completed - failed) } }
+  const want = {
+    id,
+    window_ms: windowMs,
+    total: metric.values.length,
+    ...stats,
+    jobs: { ...metric.jobs, in_progress: Math.max(0, started - completed - failed) },
+  }
   const picked = Object.fromEntries(Object.keys(want).map((key) => [key, got[key]]))
   expect(alignMean(picked, want), `snapshot of ${id}`).toEqual(want)
 }

@@ -112,7 +112,10 @@ describe('StatsD listeners in the service lifecycle', () => {
     await clientClosed
     await first.closed()
     const stopping = logLines(first.output())
-    expect(stopping.filter((l) => l.level >= 50), first.output()).toEqual([])
+    expect(
+      stopping.filter((l) => l.level >= 50),
+      first.output(),
+    ).toEqual([])
 
     const second = await spawnServer(env)
     const after = await getJson(`${second.url}/metrics`)

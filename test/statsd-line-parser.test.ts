@@ -160,19 +160,22 @@ describe('StatsD lines: the parser agrees with the reference', () => {
   it('on any string: never throws; what it records is always something the store takes', () => {
     const id = new RegExp(METRIC_ID_PATTERN)
     fc.assert(
-      fc.property(fc.string({ maxLength: 80 }).filter((s) => !s.includes('\n')), (line) => {
-        const got = parsed(line)
-        const { reason: _reason, ...rest } = got
-        expect(rest).toEqual(refParseLine(line))
-        if (got.kind === 'timer') {
-          expect(got.id).toMatch(id)
-          for (const v of got.values) expect(Number.isSafeInteger(v) && v >= 1).toBe(true)
-        }
-        if (got.kind === 'job') {
-          expect(got.id).toMatch(id)
-          expect(Number.isInteger(got.count) && got.count >= 1 && got.count <= 1_000_000).toBe(true)
-        }
-      }),
+      fc.property(
+        fc.string({ maxLength: 80 }).filter((s) => !s.includes('\n')),
+        (line) => {
+          const got = parsed(line)
+          const { reason: _reason, ...rest } = got
+          expect(rest).toEqual(refParseLine(line))
+          if (got.kind === 'timer') {
+            expect(got.id).toMatch(id)
+            for (const v of got.values) expect(Number.isSafeInteger(v) && v >= 1).toBe(true)
+          }
+          if (got.kind === 'job') {
+            expect(got.id).toMatch(id)
+            expect(Number.isInteger(got.count) && got.count >= 1 && got.count <= 1_000_000).toBe(true)
+          }
+        },
+      ),
       { numRuns: 1500 },
     )
   })
@@ -212,7 +215,10 @@ describe('TCP line framing', () => {
   }
 
   it('gives the same lines however the stream is cut, multibyte characters included', () => {
-    const line = fc.string({ unit: fc.oneof(fc.constantFrom('a', ':', '|', '1', '\r', 'é', '€', '😀'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 30 })
+    const line = fc.string({
+      unit: fc.oneof(fc.constantFrom('a', ':', '|', '1', '\r', 'é', '€', '😀'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+      maxLength: 30,
+    })
     fc.assert(
       fc.property(fc.array(line, { maxLength: 20 }), fc.string({ maxLength: 10 }), fc.array(fc.nat(), { maxLength: 10 }), (lines, tail, cuts) => {
         const stream = Buffer.from(lines.map((l) => `${l.replace(/\n/g, '')}\n`).join('') + tail.replace(/\n/g, ''))

@@ -45,7 +45,10 @@ export function msToNsRef(text: string): bigint | undefined {
 
 /** The reference daemon's key cleaning, as its source writes it (without the `;=` it keeps for tags). */
 export function cleanKeyRef(key: string): string {
-  return key.replace(/\s+/g, '_').replace(/\//g, '-').replace(/[^a-zA-Z_\-0-9.]/g, '')
+  return key
+    .replace(/\s+/g, '_')
+    .replace(/\//g, '-')
+    .replace(/[^a-zA-Z_\-0-9.]/g, '')
 }
 
 interface Group {

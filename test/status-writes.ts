@@ -43,7 +43,10 @@ export const statusPoolArb = fc.uniqueArray(statusArb, { minLength: 1, maxLength
 
 /** 1..16 well-formed ?status= terms: classes 1xx..9xx and exact statuses, repeats allowed. */
 export const statusTermsArb = fc.array(
-  fc.oneof(fc.integer({ min: 1, max: 9 }).map((d) => `${d}xx`), statusArb.map(String)),
+  fc.oneof(
+    fc.integer({ min: 1, max: 9 }).map((d) => `${d}xx`),
+    statusArb.map(String),
+  ),
   { minLength: 1, maxLength: 16 },
 )
 

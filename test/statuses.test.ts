@@ -5,25 +5,8 @@ import { IngestRefusal } from '../src/store/ingest.js'
 import { MetricStore, type MetricSnapshot } from '../src/store/metric-store.js'
 import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } from '../src/store/read-options.js'
 import { build, expectError, postJson } from './helper.js'
-import {
-  type RefReadOptions,
-  type TimedStatusSample,
-  alignMean,
-  inWindow,
-  isValidStatusTermRef,
-  manualClock,
-  refStats,
-} from './reference.js'
-import {
-  CLOCK_START,
-  type Write,
-  quantileArb,
-  replayIntoStore,
-  replayOverHttp,
-  statusTermsArb,
-  thresholdArb,
-  writesArb,
-} from './status-writes.js'
+import { type RefReadOptions, type TimedStatusSample, alignMean, inWindow, isValidStatusTermRef, manualClock, refStats } from './reference.js'
+import { CLOCK_START, type Write, quantileArb, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
 
 // Statuses per sample (issue 11): writing them, and reading statuses, errors,
 // error_rate, ?status= filters and ?le_ns= shares, against the sort-based
@@ -301,7 +284,9 @@ describe('?status= filters', () => {
     const app = await start()
     await postJson(app, '/metrics/plain/latency', { latency_ns: [5, 6] })
     await postJson(app, '/metrics/plain/jobs', { event: 'created', count: 2 })
-    const every = Array.from({ length: 9 }, (_, i) => `${i + 1}xx`).concat(['0']).join(',')
+    const every = Array.from({ length: 9 }, (_, i) => `${i + 1}xx`)
+      .concat(['0'])
+      .join(',')
     const snap = await get(app, `/metrics/plain?status=${every}`)
     expect(snap).toMatchObject({ count: 0, total: 2, statuses: {}, errors: 0, error_rate: null, jobs: { created: 2 } })
     for (const k of STATS) expect(snap[k], k).toBeNull()
@@ -458,14 +443,35 @@ describe('bad writes: 400, and nothing is stored', () => {
 
 describe('bad ?status= and ?le_ns=: 400 on every read route', () => {
   const seventeen = (term: (i: number) => string) => Array.from({ length: 17 }, (_, i) => term(i)).join(',')
-  const badStatus = ['2XX', '10xx', '0xx', 'xx', '2x', 'abc', '', '2xx,', ',404', '2xx,,404', seventeen((i) => String(200 + i)), '007', '01', '1000', '-1', '2.0', '+200', '%20200', '2xx%20']
+  const badStatus = [
+    '2XX',
+    '10xx',
+    '0xx',
+    'xx',
+    '2x',
+    'abc',
+    '',
+    '2xx,',
+    ',404',
+    '2xx,,404',
+    seventeen((i) => String(200 + i)),
+    '007',
+    '01',
+    '1000',
+    '-1',
+    '2.0',
+    '+200',
+    '%20200',
+    '2xx%20',
+  ]
   const badLe = ['0', '-1', '1.5', String(2 ** 53), '99999999999999999', seventeen((i) => String(i + 1)), '', '1,', ',1', '1e3', 'abc', '%201', '0x10']
   const routes = ['/metrics/m', '/metrics', '/metrics/m/series']
 
   it.each(routes)('%s', async (route) => {
     const app = await start()
     await postJson(app, '/metrics/m/latency', { latency_ns: [5, 6], status: [200, 503] })
-    for (const text of badStatus) expect(expectError(await app.inject({ method: 'GET', url: `${route}?status=${text}` }), 400), `status=${text}`).toMatch(/status/)
+    for (const text of badStatus)
+      expect(expectError(await app.inject({ method: 'GET', url: `${route}?status=${text}` }), 400), `status=${text}`).toMatch(/status/)
     for (const text of badLe) expect(expectError(await app.inject({ method: 'GET', url: `${route}?le_ns=${text}` }), 400), `le_ns=${text}`).toMatch(/le_ns/)
     // Good values beside them still answer.
     expect((await app.inject({ method: 'GET', url: `${route}?status=2xx&le_ns=${2 ** 53 - 1}` })).statusCode).toBe(200)
@@ -475,7 +481,11 @@ describe('bad ?status= and ?le_ns=: 400 on every read route', () => {
     const app = await start()
     await postJson(app, '/metrics/m/latency', { latency_ns: [5, 6], status: [200, 503] })
     const char = fc.constantFrom('0', '1', '2', '5', '9', 'x', 'X', '-', '.', ' ', '+', 'a')
-    const term = fc.oneof(fc.string({ unit: char, maxLength: 5 }), fc.integer({ min: -5, max: 1_005 }).map(String), fc.integer({ min: 0, max: 10 }).map((d) => `${d}xx`))
+    const term = fc.oneof(
+      fc.string({ unit: char, maxLength: 5 }),
+      fc.integer({ min: -5, max: 1_005 }).map(String),
+      fc.integer({ min: 0, max: 10 }).map((d) => `${d}xx`),
+    )
     await fc.assert(
       fc.asyncProperty(fc.array(term, { minLength: 1, maxLength: 3 }), async (terms) => {
         const res = await app.inject({ method: 'GET', url: `/metrics/m?status=${encodeURIComponent(terms.join(','))}` })

@@ -24,9 +24,7 @@ export function request(baseUrl, method, path, body, { timeoutMs = 30_000, heade
       (res) => {
         const chunks = []
         res.on('data', (c) => chunks.push(c))
-        res.on('end', () =>
-          resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - start }),
-        )
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - start }))
         res.on('error', reject)
       },
     )

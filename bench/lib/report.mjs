@@ -76,6 +76,9 @@ export function formatTable(rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
   const right = new Set([2, 3, 4])
   const line = (cells) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n')
 }

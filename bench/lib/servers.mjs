@@ -10,8 +10,20 @@ export const BASELINE_MAIN = fileURLToPath(new URL('../baseline-server.mjs', imp
 
 /** Service settings that must not leak in from the caller's environment. */
 const SERVICE_ENV = [
-  'PORT', 'HOST', 'WINDOW_MS', 'MAX_SAMPLES', 'MAX_METRICS', 'LOG_LEVEL', 'AUTH_TOKEN', 'READ_TOKEN',
-  'STATE_FILE', 'STATE_INTERVAL_MS', 'IDLE_TTL_MS', 'NODE_OPTIONS', 'STATSD_PORT', 'STATSD_HOST',
+  'PORT',
+  'HOST',
+  'WINDOW_MS',
+  'MAX_SAMPLES',
+  'MAX_METRICS',
+  'LOG_LEVEL',
+  'AUTH_TOKEN',
+  'READ_TOKEN',
+  'STATE_FILE',
+  'STATE_INTERVAL_MS',
+  'IDLE_TTL_MS',
+  'NODE_OPTIONS',
+  'STATSD_PORT',
+  'STATSD_HOST',
 ]
 const START_TIMEOUT_MS = 15_000
 const STOP_GRACE_MS = 3_000
@@ -65,9 +77,7 @@ export function installCleanup() {
  * output names the port ("listening on http://127.0.0.1:PORT").
  */
 export async function startServer(kind, script, env = {}, nodeArgs = []) {
-  const child = track(
-    spawn(process.execPath, [...nodeArgs, script], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }),
-  )
+  const child = track(spawn(process.execPath, [...nodeArgs, script], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }))
   let output = ''
   const keep = (chunk) => {
     output += chunk
@@ -166,9 +176,7 @@ export function startBaseline(env = {}) {
  * the last stdout line. stderr lines are forwarded through onLine (progress).
  */
 export async function runJsonChild(script, args, { nodeArgs = [], timeoutMs = 180_000, onLine } = {}) {
-  const child = track(
-    spawn(process.execPath, [...nodeArgs, script, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] }),
-  )
+  const child = track(spawn(process.execPath, [...nodeArgs, script, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] }))
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))

@@ -30,10 +30,14 @@ function show(route: Route): void {
   if (route.view === 'metric' && view instanceof MetricView && view.id === route.id) return view.apply(route.params)
   view?.destroy()
   if (route.view === 'overview') {
-    view = new OverviewView(api, (service) => {
-      limits = service.limits
-      servicePanel.show(service)
-    }, route.params)
+    view = new OverviewView(
+      api,
+      (service) => {
+        limits = service.limits
+        servicePanel.show(service)
+      },
+      route.params,
+    )
     document.title = 'latency-tracker'
   } else {
     view = new MetricView(api, route.id, route.params, loadLimits)

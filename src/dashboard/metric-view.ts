@@ -29,7 +29,9 @@ export class MetricView {
   #params: URLSearchParams
   readonly #window = el('select', { attrs: { id: 'window', 'aria-label': 'Window' } })
   readonly #status = el('select', { attrs: { id: 'status', 'aria-label': 'Status filter' } })
-  readonly #quantiles = el('input', { attrs: { id: 'quantiles', type: 'text', placeholder: 'e.g. 0.9,0.999', 'aria-label': 'Extra quantiles', autocomplete: 'off' } })
+  readonly #quantiles = el('input', {
+    attrs: { id: 'quantiles', type: 'text', placeholder: 'e.g. 0.9,0.999', 'aria-label': 'Extra quantiles', autocomplete: 'off' },
+  })
   readonly #threshold = el('input', { attrs: { id: 'slo', type: 'number', min: '0', step: 'any', placeholder: 'e.g. 250', 'aria-label': 'SLO threshold' } })
   readonly #thresholdUnit = el('select', { attrs: { id: 'slo-unit', 'aria-label': 'SLO threshold unit' } })
   readonly #share = el('p', { class: 'slo-share', attrs: { id: 'slo-share' } })
@@ -74,7 +76,13 @@ export class MetricView {
     const table = (caption: string, head: [string, string], body: HTMLTableSectionElement, tableId: string) =>
       el('table', { class: 'small', attrs: { id: tableId } }, [
         el('caption', { text: caption }),
-        el('thead', {}, [el('tr', {}, head.map((h) => el('th', { text: h, attrs: { scope: 'col' } })))]),
+        el('thead', {}, [
+          el(
+            'tr',
+            {},
+            head.map((h) => el('th', { text: h, attrs: { scope: 'col' } })),
+          ),
+        ]),
         body,
       ])
     this.root = el('section', { class: 'metric', attrs: { 'aria-labelledby': 'metric-id' } }, [
@@ -193,8 +201,7 @@ export class MetricView {
   }
 
   #showSummary(s: Snapshot): void {
-    const item = (field: string, label: string, value: HTMLElement) =>
-      el('div', { attrs: { 'data-field': field } }, [el('dt', { text: label }), value])
+    const item = (field: string, label: string, value: HTMLElement) => el('div', { attrs: { 'data-field': field } }, [el('dt', { text: label }), value])
     const nsValue = (ns: number | null) => {
       const dd = el('dd')
       showNs(dd, ns)
@@ -235,7 +242,10 @@ export class MetricView {
   #showJobs(s: Snapshot): void {
     this.#jobs.replaceChildren(
       ...JOB_FIELDS.map((field) =>
-        el('tr', { attrs: { 'data-job': field } }, [el('th', { text: field.replace('_', ' '), attrs: { scope: 'row' } }), el('td', { class: 'num', text: formatCount(s.jobs[field]) })]),
+        el('tr', { attrs: { 'data-job': field } }, [
+          el('th', { text: field.replace('_', ' '), attrs: { scope: 'row' } }),
+          el('td', { class: 'num', text: formatCount(s.jobs[field]) }),
+        ]),
       ),
     )
   }

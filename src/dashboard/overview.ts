@@ -55,7 +55,11 @@ class Row {
     cells.trend.className = 'trend'
     cells.id.append(el('a', { text: snapshot.id, attrs: { href: routeHash({ view: 'metric', id: snapshot.id, params: new URLSearchParams() }) } }))
     this.cells = cells
-    this.tr = el('tr', { attrs: { 'data-id': snapshot.id } }, COLUMNS.map((c) => cells[c.key]))
+    this.tr = el(
+      'tr',
+      { attrs: { 'data-id': snapshot.id } },
+      COLUMNS.map((c) => cells[c.key]),
+    )
     this.clearSparkline()
   }
 
@@ -133,13 +137,19 @@ export class OverviewView {
     private readonly onService: (service: ServiceStatus) => void,
     params: URLSearchParams,
   ) {
-    this.#filterInput = el('input', { attrs: { type: 'search', id: 'filter', placeholder: 'Filter ids', 'aria-label': 'Filter metric ids', autocomplete: 'off' } })
+    this.#filterInput = el('input', {
+      attrs: { type: 'search', id: 'filter', placeholder: 'Filter ids', 'aria-label': 'Filter metric ids', autocomplete: 'off' },
+    })
     this.#filterInput.addEventListener('input', () => {
       this.#arrange()
       this.#saveState()
     })
     this.#counts = el('p', { class: 'counts', attrs: { id: 'counts', 'aria-live': 'polite' } })
-    const headerRow = el('tr', {}, COLUMNS.map((column) => this.#header(column)))
+    const headerRow = el(
+      'tr',
+      {},
+      COLUMNS.map((column) => this.#header(column)),
+    )
     this.#tbody = el('tbody')
     this.root = el('section', { class: 'overview', attrs: { 'aria-label': 'Metrics' } }, [
       el('div', { class: 'toolbar' }, [this.#filterInput, this.#counts]),
@@ -241,7 +251,9 @@ export class OverviewView {
     }
     this.#counts.dataset.shown = String(shown)
     this.#counts.dataset.held = String(this.#held)
-    this.#counts.textContent = this.#loaded ? `${formatCount(shown)} of ${formatCount(rows.length)} metrics shown; the service holds ${formatCount(this.#held)}.` : 'Loading…'
+    this.#counts.textContent = this.#loaded
+      ? `${formatCount(shown)} of ${formatCount(rows.length)} metrics shown; the service holds ${formatCount(this.#held)}.`
+      : 'Loading…'
   }
 
   /** Sort and filter go in the URL without a history entry each (typing would flood it). */

@@ -4,8 +4,7 @@
 //   #/metrics/checkout?window_ms=300000&status=2xx   one metric
 
 export type Route =
-  | { readonly view: 'overview'; readonly params: URLSearchParams }
-  | { readonly view: 'metric'; readonly id: string; readonly params: URLSearchParams }
+  { readonly view: 'overview'; readonly params: URLSearchParams } | { readonly view: 'metric'; readonly id: string; readonly params: URLSearchParams }
 
 const METRIC_PATH = /^\/metrics\/([^/]+)$/
 

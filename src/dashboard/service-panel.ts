@@ -25,7 +25,13 @@ export class ServicePanel {
       ['5xx', formatCount(requests['5xx'])],
       ['in flight', formatCount(requests.in_flight)],
     ]
-    const groups: HTMLElement[] = [el('dl', { attrs: { 'data-group': 'service' } }, items.map(([name, value, title]) => item(name, value, title)))]
+    const groups: HTMLElement[] = [
+      el(
+        'dl',
+        { attrs: { 'data-group': 'service' } },
+        items.map(([name, value, title]) => item(name, value, title)),
+      ),
+    ]
     for (const door of ['statsd', 'otlp'] as const) {
       const counters = service[door]
       if (counters !== undefined) groups.push(doorCounters(door, counters))

@@ -23,23 +23,11 @@ export const OverloadedError = createError<[number]>(
 
 export const BadQueryError = createError<[string]>('LT_BAD_QUERY', '%s', 400)
 
-export const MissingContentTypeError = createError(
-  'LT_MISSING_CONTENT_TYPE',
-  'a Content-Type header is required: send the body as application/json',
-  415,
-)
+export const MissingContentTypeError = createError('LT_MISSING_CONTENT_TYPE', 'a Content-Type header is required: send the body as application/json', 415)
 
-export const UnauthorizedError = createError<[string]>(
-  'LT_UNAUTHORIZED',
-  'bearer token %s: send Authorization: Bearer <token>',
-  401,
-)
+export const UnauthorizedError = createError<[string]>('LT_UNAUTHORIZED', 'bearer token %s: send Authorization: Bearer <token>', 401)
 
-export const ForbiddenError = createError<[string]>(
-  'LT_FORBIDDEN',
-  'the read-only token cannot be used for %s: writes and deletes need AUTH_TOKEN',
-  403,
-)
+export const ForbiddenError = createError<[string]>('LT_FORBIDDEN', 'the read-only token cannot be used for %s: writes and deletes need AUTH_TOKEN', 403)
 
 export const InvalidJsonError = createError<[string]>('LT_INVALID_JSON', 'body is not valid JSON: %s', 400)
 

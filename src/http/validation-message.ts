@@ -16,7 +16,11 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
   for (const e of chosen) {
     const where = `${dataVar}${e.instancePath}`
     const text =
-      e.keyword === 'type' ? `must be ${String(e.params.type)}` : e.keyword === 'enum' ? `${e.message}: ${(e.params.allowedValues as unknown[]).join(', ')}` : (e.message ?? 'is invalid')
+      e.keyword === 'type'
+        ? `must be ${String(e.params.type)}`
+        : e.keyword === 'enum'
+          ? `${e.message}: ${(e.params.allowedValues as unknown[]).join(', ')}`
+          : (e.message ?? 'is invalid')
     const list = messages.get(where) ?? []
     if (!list.includes(text)) list.push(text)
     messages.set(where, list)

@@ -7,7 +7,7 @@ const UNSIGNED = /^[0-9]{1,20}$/
 const SIGNED = /^-?[0-9]{1,20}$/
 
 /** Thrown by the first pass when a 64-bit time is a JSON number past 2^53, which JSON.parse has rounded. */
-class InexactNumber {}
+class InexactNumber extends Error {}
 
 /**
  * Reads an ExportTraceServiceRequest in the OTLP JSON mapping (lowerCamelCase
@@ -53,8 +53,8 @@ export function readJsonSpans(body: Buffer, newBatch: () => SpanBatch): SpanBatc
   }
 }
 
-function invalidAt(err: unknown): unknown {
-  if (!(err instanceof FieldError)) return err
+function invalidAt(err: unknown): Error {
+  if (!(err instanceof FieldError)) return err instanceof Error ? err : new Error(String(err))
   return invalid(err.path === '' ? err.problem : `${err.path} ${err.problem}`)
 }
 
@@ -166,15 +166,18 @@ function int32(value: unknown, field: string): number {
 }
 
 /** Where in the body a field is wrong, relative to the message being read; the loops above prefix their part. */
-class FieldError {
+class FieldError extends Error {
   constructor(
     readonly path: string,
     readonly problem: string,
-  ) {}
+  ) {
+    super(path === '' ? problem : `${path} ${problem}`)
+  }
 }
 
-function prefixed(part: string, err: unknown): unknown {
-  return err instanceof FieldError ? new FieldError(err.path === '' ? part : `${part}.${err.path}`, err.problem) : err
+function prefixed(part: string, err: unknown): Error {
+  if (err instanceof FieldError) return new FieldError(err.path === '' ? part : `${part}.${err.path}`, err.problem)
+  return err instanceof Error ? err : new Error(String(err))
 }
 
 function within<T>(part: string, read: () => T): T {

@@ -93,10 +93,22 @@ export const otlpResponses = {
       [PROTOBUF]: { schema: Binary('ExportTraceServiceResponse') },
     },
   },
-  400: errorAnswer('The body is not an ExportTraceServiceRequest in its content type (not retried by exporters)', 3, 'body is not a valid OTLP protobuf ExportTraceServiceRequest: index out of range: 17 + 10 > 20'),
+  400: errorAnswer(
+    'The body is not an ExportTraceServiceRequest in its content type (not retried by exporters)',
+    3,
+    'body is not a valid OTLP protobuf ExportTraceServiceRequest: index out of range: 17 + 10 > 20',
+  ),
   401: errorAnswer('Bearer token missing or wrong (only when AUTH_TOKEN is set)', 16, 'bearer token missing: send Authorization: Bearer <token>'),
-  403: errorAnswer('The read-only token cannot send spans (only when READ_TOKEN is set)', 7, 'the read-only token cannot be used for POST: writes and deletes need AUTH_TOKEN'),
+  403: errorAnswer(
+    'The read-only token cannot send spans (only when READ_TOKEN is set)',
+    7,
+    'the read-only token cannot be used for POST: writes and deletes need AUTH_TOKEN',
+  ),
   413: errorAnswer('Body larger than OTLP_MAX_BODY_BYTES (decoded) or OTLP_MAX_COMPRESSED_BYTES (gzip, as sent)', 8, 'Request body is too large'),
-  415: errorAnswer('Content-Type not application/x-protobuf or application/json, or a Content-Encoding other than gzip', 3, 'content-type "text/plain" is not supported: send OTLP as application/x-protobuf or application/json'),
+  415: errorAnswer(
+    'Content-Type not application/x-protobuf or application/json, or a Content-Encoding other than gzip',
+    3,
+    'content-type "text/plain" is not supported: send OTLP as application/x-protobuf or application/json',
+  ),
   503: errorAnswer('Event-loop delay above MAX_EVENT_LOOP_DELAY_MS: exporters retry after the Retry-After seconds', 14, 'Service Unavailable'),
 }

@@ -73,10 +73,7 @@ export class OtlpProtobufCodec {
     const root = new protobuf.Root()
     // google/protobuf/*.proto are built into protobufjs; everything else is vendored.
     root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : PROTO_DIR + target)
-    root.loadSync([
-      'opentelemetry/proto/collector/trace/v1/trace_service.proto',
-      'google/rpc/status.proto',
-    ])
+    root.loadSync(['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'google/rpc/status.proto'])
     // The response types are encoded whole: only the request is cut down.
     this.response = root.lookupType(`${COLLECTOR}ExportTraceServiceResponse`)
     this.status = root.lookupType('google.rpc.Status')

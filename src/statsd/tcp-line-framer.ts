@@ -24,7 +24,7 @@ export class TcpLineFramer {
     let whole = last + 1
     if (whole > MAX_TCP_LINE_BYTES) {
       // Only a run this long can hold an over-long line: look at each line's length.
-      for (let from = 0; from < last + 1; ) {
+      for (let from = 0; from < last + 1;) {
         const lineBreak = bytes.indexOf(LF, from)
         if (lineBreak - from > MAX_TCP_LINE_BYTES) {
           whole = from

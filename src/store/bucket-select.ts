@@ -299,16 +299,7 @@ function countAndGather(
  * pass 1 gathered at gathered[left, left + size): `seen` values lie in the
  * buckets before b, which holds the rank.
  */
-function valueInRange(
-  counts: Uint32Array,
-  gathered: Float64Array,
-  lo: number,
-  b: number,
-  seen: number,
-  rank: number,
-  left: number,
-  size: number,
-): number {
+function valueInRange(counts: Uint32Array, gathered: Float64Array, lo: number, b: number, seen: number, rank: number, left: number, size: number): number {
   let below = seen
   for (let t = lo; t < b; t++) below -= counts[t]
   const k = left + rank - below

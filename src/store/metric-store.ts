@@ -246,7 +246,12 @@ export class MetricStore {
    * then its samples oldest first, each with its time on this store's clock.
    * Undefined when the store is full.
    */
-  restore(id: string, counters: SavedCounters, lastWriteAt: number, samples: Iterable<readonly [value: number, time: number, status: number]>): Metric | undefined {
+  restore(
+    id: string,
+    counters: SavedCounters,
+    lastWriteAt: number,
+    samples: Iterable<readonly [value: number, time: number, status: number]>,
+  ): Metric | undefined {
     const metric = this.acquire(id)
     if (metric === undefined) return undefined
     metric.restoreCounters(counters, lastWriteAt)

@@ -149,4 +149,3 @@ export const DEFAULT_RING_POOL = new RingPool()
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0
 }
-

@@ -52,14 +52,7 @@ export function selectRanks(a: Float64Array, n: number, ranks: ArrayLike<number>
   selectSpan(a, ranks, 0, ranks.length - 1, 0, n - 1)
 }
 
-function selectSpan(
-  a: Float64Array,
-  ranks: ArrayLike<number>,
-  lo: number,
-  hi: number,
-  left: number,
-  right: number,
-): void {
+function selectSpan(a: Float64Array, ranks: ArrayLike<number>, lo: number, hi: number, left: number, right: number): void {
   if (lo > hi || left > right) return
   const mid = (lo + hi) >>> 1
   const k = ranks[mid]

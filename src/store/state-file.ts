@@ -172,9 +172,7 @@ export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number)
   } catch (err) {
     throw new CorruptStateError(`unreadable header: ${(err as Error).message}`)
   }
-  const sameBuckets =
-    header.bucketBoundsNs.length === store.bucketBoundsNs.length &&
-    header.bucketBoundsNs.every((b, i) => b === store.bucketBoundsNs[i])
+  const sameBuckets = header.bucketBoundsNs.length === store.bucketBoundsNs.length && header.bucketBoundsNs.every((b, i) => b === store.bucketBoundsNs[i])
   const downtime = Math.max(0, wallNowMs - header.savedAtWallMs)
   const now = store.now()
   let offset = align8(MAGIC.length + 4 + jsonLength)
@@ -348,10 +346,13 @@ export async function checkStateFolder(path: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const why =
-      code === 'ENOENT' ? `its folder ${dir} does not exist`
-      : code === 'ENOTDIR' ? `${dir} is not a folder`
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `its folder ${dir} is not writable (${code})`
-      : `a file cannot be created in its folder ${dir}: ${(err as Error).message}`
+      code === 'ENOENT'
+        ? `its folder ${dir} does not exist`
+        : code === 'ENOTDIR'
+          ? `${dir} is not a folder`
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? `its folder ${dir} is not writable (${code})`
+            : `a file cannot be created in its folder ${dir}: ${(err as Error).message}`
     throw new UnusableStatePathError(`${path}: ${why}`)
   }
   await rm(probe, { force: true })

@@ -47,7 +47,10 @@ function parseAccept(header: string): MediaRange[] {
     const slash = media.indexOf('/')
     if (slash <= 0) continue
     const type = media.slice(0, slash).trim().toLowerCase()
-    const subtype = media.slice(slash + 1).trim().toLowerCase()
+    const subtype = media
+      .slice(slash + 1)
+      .trim()
+      .toLowerCase()
     if (type === '' || subtype === '' || (type === '*' && subtype !== '*')) continue
     let q = 1
     let version: string | undefined
@@ -56,7 +59,10 @@ function parseAccept(header: string): MediaRange[] {
       const eq = param.indexOf('=')
       if (eq < 0) continue
       const name = param.slice(0, eq).trim().toLowerCase()
-      const value = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')
+      const value = param
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
       if (name === 'q') {
         if (Q_VALUE.test(value)) q = Number(value)
         else valid = false
@@ -116,10 +122,7 @@ export function negotiate(accept: string | undefined): Format {
   return best?.format ?? 'json'
 }
 
-function better(
-  a: { q: number; explicit: boolean; order: number; rank: number },
-  b: { q: number; explicit: boolean; order: number; rank: number },
-): boolean {
+function better(a: { q: number; explicit: boolean; order: number; rank: number }, b: { q: number; explicit: boolean; order: number; rank: number }): boolean {
   if (a.q !== b.q) return a.q > b.q
   if (a.explicit !== b.explicit) return a.explicit
   if (a.order !== b.order) return a.order < b.order

@@ -41,11 +41,7 @@ export async function renderExposition(
     'seconds',
   )
   const windowSamples = new Family('latency_tracker_window_samples', 'gauge', 'Samples in the sliding window per id.')
-  const windowErrors = new Family(
-    'latency_tracker_window_errors',
-    'gauge',
-    'Samples in the sliding window per id whose status is 0 (no response) or >= 500.',
-  )
+  const windowErrors = new Family('latency_tracker_window_errors', 'gauge', 'Samples in the sliding window per id whose status is 0 (no response) or >= 500.')
   const responses = new Family('latency_tracker_responses_total', 'counter', 'Samples per id and status since the id was created.')
   const histogram = new Family(
     'latency_tracker_latency_seconds',

@@ -13,10 +13,7 @@ const Health = Type.Object({
   ),
 })
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number; stateSaves?: StateSaveStatus }> = async (
-  app,
-  { retryAfterS, stateSaves },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number; stateSaves?: StateSaveStatus }> = async (app, { retryAfterS, stateSaves }) => {
   app.get(
     '/healthz',
     {

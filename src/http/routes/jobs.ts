@@ -2,13 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { requireContentType } from '../content-type.js'
 import { refusalError } from '../errors.js'
-import {
-  BodyTooLargeResponse,
-  InvalidJobError,
-  MetricIdParams,
-  MetricLimitResponse,
-  UnsupportedMediaTypeResponse,
-} from '../schemas/common.js'
+import { BodyTooLargeResponse, InvalidJobError, MetricIdParams, MetricLimitResponse, UnsupportedMediaTypeResponse } from '../schemas/common.js'
 import { JobAccepted, JobBody } from '../schemas/jobs.js'
 
 export const jobRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {

@@ -5,13 +5,7 @@ import { createBatchScanner } from '../batch-body.js'
 import { requireContentType } from '../content-type.js'
 import { parseJsonBodies } from '../json-body.js'
 import { refusalError } from '../errors.js'
-import {
-  BodyTooLargeResponse,
-  InvalidLatencyError,
-  MetricIdParams,
-  MetricLimitResponse,
-  UnsupportedMediaTypeResponse,
-} from '../schemas/common.js'
+import { BodyTooLargeResponse, InvalidLatencyError, MetricIdParams, MetricLimitResponse, UnsupportedMediaTypeResponse } from '../schemas/common.js'
 import { LatencyAccepted, LatencyBody } from '../schemas/latency.js'
 
 export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {

@@ -2,7 +2,6 @@ import { STATUS_CODES } from 'node:http'
 import { Type } from '@sinclair/typebox'
 import { METRIC_ID_PATTERN } from '../../store/ingest.js'
 
-
 export const MetricIdParams = Type.Object(
   {
     id: Type.String({
@@ -51,12 +50,7 @@ export const InvalidReadError = errorResponse(
   'LT_BAD_QUERY',
   'window_ms must be an integer from 1 to 60000, got "0"',
 )
-export const InvalidLatencyError = errorResponse(
-  400,
-  'Invalid id or body: nothing was stored',
-  'FST_ERR_VALIDATION',
-  'body/latency_ns must be >= 1',
-)
+export const InvalidLatencyError = errorResponse(400, 'Invalid id or body: nothing was stored', 'FST_ERR_VALIDATION', 'body/latency_ns must be >= 1')
 export const InvalidJobError = errorResponse(
   400,
   'Invalid id or body: nothing was counted',

@@ -2,12 +2,8 @@ import { Type } from '@sinclair/typebox'
 import { NullableNumber } from './common.js'
 
 export const ReadQuery = Type.Object({
-  window_ms: Type.Optional(
-    Type.String({ description: 'Compute over the most recent W ms (1 <= W <= WINDOW_MS)', examples: ['10000'] }),
-  ),
-  quantiles: Type.Optional(
-    Type.String({ description: 'Extra quantiles, comma-separated, each 0 < q <= 1', examples: ['0.9,0.999'] }),
-  ),
+  window_ms: Type.Optional(Type.String({ description: 'Compute over the most recent W ms (1 <= W <= WINDOW_MS)', examples: ['10000'] })),
+  quantiles: Type.Optional(Type.String({ description: 'Extra quantiles, comma-separated, each 0 < q <= 1', examples: ['0.9,0.999'] })),
   status: Type.Optional(
     Type.String({
       description:
@@ -82,9 +78,19 @@ export const MetricSnapshot = Type.Object(
     description: 'Statistics of the samples in the window (null when count is 0) and the job counters',
     examples: [
       {
-        id: 'checkout', window_ms: 60000, count: 3, total: 10,
-        min_ns: 1200, max_ns: 98000, mean_ns: 33566.666666666664, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
-        statuses: { '200': 2, '503': 1 }, errors: 1, error_rate: 0.3333333333333333,
+        id: 'checkout',
+        window_ms: 60000,
+        count: 3,
+        total: 10,
+        min_ns: 1200,
+        max_ns: 98000,
+        mean_ns: 33566.666666666664,
+        p50_ns: 1500,
+        p95_ns: 98000,
+        p99_ns: 98000,
+        statuses: { '200': 2, '503': 1 },
+        errors: 1,
+        error_rate: 0.3333333333333333,
         jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
       },
     ],
@@ -109,7 +115,9 @@ export const Series = Type.Object(
     description: 'Exact statistics per step over the window; statistics are null for a step without samples',
     examples: [
       {
-        id: 'checkout', window_ms: 60000, step_ms: 1000,
+        id: 'checkout',
+        window_ms: 60000,
+        step_ms: 1000,
         points: [
           { t_ms: 1795996034000, count: 12, min_ns: 1100, max_ns: 98000, mean_ns: 20150.5, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000, errors: 1 },
           { t_ms: 1795996035000, count: 0, min_ns: null, max_ns: null, mean_ns: null, p50_ns: null, p95_ns: null, p99_ns: null, errors: 0 },
@@ -142,9 +150,7 @@ export const ServiceStatus = Type.Object({
     '4xx': Type.Integer(),
     '5xx': Type.Integer(),
   }),
-  state_save_failures: Type.Optional(
-    Type.Integer({ description: 'Saves of STATE_FILE that failed since the process started (only with STATE_FILE)' }),
-  ),
+  state_save_failures: Type.Optional(Type.Integer({ description: 'Saves of STATE_FILE that failed since the process started (only with STATE_FILE)' })),
   state_saved_at: Type.Optional(
     Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
       description: 'When the last save of STATE_FILE succeeded (ISO 8601, UTC); null before the first one (only with STATE_FILE)',
@@ -160,7 +166,7 @@ export const ServiceStatus = Type.Object({
         ignored_lines: Type.Integer({ description: 'Gauges, sets, events, service checks and counters that are not job events' }),
         dropped_lines: Type.Integer({ description: 'Lines for a new id while MAX_METRICS ids exist' }),
       },
-      { description: 'The StatsD listener\'s counters since the process started; absent when STATSD_PORT is off' },
+      { description: "The StatsD listener's counters since the process started; absent when STATSD_PORT is off" },
     ),
   ),
   otlp: Type.Optional(
@@ -168,10 +174,12 @@ export const ServiceStatus = Type.Object({
       {
         requests: Type.Integer({ description: 'POST /v1/traces requests decoded and answered 200' }),
         spans: Type.Integer({ description: 'Spans recorded as samples' }),
-        rejected_spans: Type.Integer({ description: 'Spans refused (bad times or HTTP status, or a new id beyond MAX_METRICS), as reported in partialSuccess' }),
+        rejected_spans: Type.Integer({
+          description: 'Spans refused (bad times or HTTP status, or a new id beyond MAX_METRICS), as reported in partialSuccess',
+        }),
         skipped_spans: Type.Integer({ description: 'Spans of a kind OTLP_SPAN_KINDS leaves out' }),
       },
-      { description: 'The OTLP/HTTP trace endpoint\'s counters since the process started' },
+      { description: "The OTLP/HTTP trace endpoint's counters since the process started" },
     ),
   ),
 })
@@ -189,14 +197,28 @@ export const AllMetrics = Type.Object(
         window_ms: 60000,
         metrics: [
           {
-            id: 'checkout', window_ms: 60000, count: 3, total: 10,
-            min_ns: 1200, max_ns: 98000, mean_ns: 33566.666666666664, p50_ns: 1500, p95_ns: 98000, p99_ns: 98000,
-            statuses: { '200': 2, '503': 1 }, errors: 1, error_rate: 0.3333333333333333,
+            id: 'checkout',
+            window_ms: 60000,
+            count: 3,
+            total: 10,
+            min_ns: 1200,
+            max_ns: 98000,
+            mean_ns: 33566.666666666664,
+            p50_ns: 1500,
+            p95_ns: 98000,
+            p99_ns: 98000,
+            statuses: { '200': 2, '503': 1 },
+            errors: 1,
+            error_rate: 0.3333333333333333,
             jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
           },
         ],
         service: {
-          uptime_s: 12.5, metrics: 1, samples_total: 10, evicted_total: 0, ring_bytes: 256,
+          uptime_s: 12.5,
+          metrics: 1,
+          samples_total: 10,
+          evicted_total: 0,
+          ring_bytes: 256,
           limits: { window_ms: 60000, max_samples: 10000, max_metrics: 10000, idle_ttl_ms: 86400000 },
           requests: { total: 14, in_flight: 1, '2xx': 12, '3xx': 0, '4xx': 2, '5xx': 0 },
           statsd: { packets: 3, lines: 5, samples: 4, bad_lines: 1, ignored_lines: 0, dropped_lines: 0 },
