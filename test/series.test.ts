@@ -2,10 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MetricStore, type SeriesPoint } from '../src/store/metric-store.js'
-import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } from '../src/store/read-options.js'
 import { build, expectError, postJson } from './helper.js'
 import { type RefReadOptions, type TimedStatusSample, alignMean, manualClock, refSeries, refStats } from './reference.js'
-import { CLOCK_START, quantileArb, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
+import { CLOCK_START, quantileArb, readOptions, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
 
 // GET /metrics/:id/series and MetricStore.series (issue 11): exact statistics per
 // step, against the sort-based reference (reference.ts: each sample in step
@@ -97,19 +96,6 @@ const seriesCaseArb = windowAndStepArb.chain(({ windowMs, stepMs }) => {
     maxSamples: fc.oneof(fc.constant(10_000), fc.integer({ min: 1, max: 200 })),
   })
 })
-
-function readOptions(read: SeriesRead): ReadOptions {
-  const parsed = <T>(v: T | string): T => {
-    if (typeof v === 'string') throw new Error(`test generated a malformed query: ${v}`)
-    return v
-  }
-  return {
-    windowMs: read.windowMs,
-    status: read.status === undefined ? undefined : parsed(parseStatusFilter(read.status.join(','))),
-    quantiles: read.quantiles === undefined ? undefined : parsed(parseQuantiles(read.quantiles.join(','))),
-    le: read.le === undefined ? undefined : parsed(parseThresholds(read.le.join(','))),
-  }
-}
 
 function queryOf(read: SeriesRead): string {
   const params = [`window_ms=${read.windowMs}`, `step_ms=${read.stepMs}`]

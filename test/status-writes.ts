@@ -2,8 +2,9 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { expect } from 'vitest'
 import type { MetricStore } from '../src/store/metric-store.js'
+import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } from '../src/store/read-options.js'
 import { postJson } from './helper.js'
-import type { TimedStatusSample } from './reference.js'
+import type { RefReadOptions, TimedStatusSample } from './reference.js'
 
 /**
  * Random writes with statuses for the property tests of statuses, filters and
@@ -136,4 +137,18 @@ export async function replayOverHttp(app: FastifyInstance, id: string, clock: Cl
     samples.push(...samplesOf(write, clock.now()))
   }
   return samples
+}
+
+/** A generated read as the store takes it, parsed by the domain's own parsers (as every door does). */
+export function readOptions(read: RefReadOptions & { windowMs: number }): ReadOptions {
+  const parsed = <T>(v: T | string): T => {
+    if (typeof v === 'string') throw new Error(`test generated a malformed query: ${v}`)
+    return v
+  }
+  return {
+    windowMs: read.windowMs,
+    status: read.status === undefined ? undefined : parsed(parseStatusFilter(read.status.join(','))),
+    quantiles: read.quantiles === undefined ? undefined : parsed(parseQuantiles(read.quantiles.join(','))),
+    le: read.le === undefined ? undefined : parsed(parseThresholds(read.le.join(','))),
+  }
 }

@@ -3,10 +3,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { IngestRefusal } from '../src/store/ingest.js'
 import { MetricStore, type MetricSnapshot } from '../src/store/metric-store.js'
-import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } from '../src/store/read-options.js'
 import { build, expectError, postJson } from './helper.js'
 import { type RefReadOptions, type TimedStatusSample, alignMean, inWindow, isValidStatusTermRef, manualClock, refStats } from './reference.js'
-import { CLOCK_START, type Write, quantileArb, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
+import { CLOCK_START, type Write, quantileArb, readOptions, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
 
 // Statuses per sample (issue 11): writing them, and reading statuses, errors,
 // error_rate, ?status= filters and ?le_ns= shares, against the sort-based
@@ -41,20 +40,6 @@ function withDataThresholds(read: Read, samples: readonly TimedStatusSample[]): 
   const max = Math.max(...values)
   const extra = [min - 1, min, max, max + 1].filter((t) => t >= 1 && t <= Number.MAX_SAFE_INTEGER).map(String)
   return { ...read, le: [...new Set([...read.le, ...extra])].slice(0, 16) }
-}
-
-/** The read as the store takes it, parsed by the domain's own parsers (as every door does). */
-function readOptions(read: Read): ReadOptions {
-  const parsed = <T>(v: T | string): T => {
-    if (typeof v === 'string') throw new Error(`test generated a malformed query: ${v}`)
-    return v
-  }
-  return {
-    windowMs: read.windowMs,
-    status: read.status === undefined ? undefined : parsed(parseStatusFilter(read.status.join(','))),
-    quantiles: read.quantiles === undefined ? undefined : parsed(parseQuantiles(read.quantiles.join(','))),
-    le: read.le === undefined ? undefined : parsed(parseThresholds(read.le.join(','))),
-  }
 }
 
 /** The same read as a query string. */

@@ -47,6 +47,24 @@ export const JobCounts = Type.Object({
   in_progress: Type.Integer({ description: 'max(0, started − completed − failed)' }),
 })
 
+/** The snapshot the OpenAPI document shows, alone and inside GET /metrics. */
+const SNAPSHOT_EXAMPLE = {
+  id: 'checkout',
+  window_ms: 60000,
+  count: 3,
+  total: 10,
+  min_ns: 1200,
+  max_ns: 98000,
+  mean_ns: 33566.666666666664,
+  p50_ns: 1500,
+  p95_ns: 98000,
+  p99_ns: 98000,
+  statuses: { '200': 2, '503': 1 },
+  errors: 1,
+  error_rate: 0.3333333333333333,
+  jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
+}
+
 /** The statistics of a snapshot and of a series point (null when they count no sample), in answer order. */
 const WindowedStatistics = {
   min_ns: NullableNumber,
@@ -76,24 +94,7 @@ export const MetricSnapshot = Type.Object(
   },
   {
     description: 'Statistics of the samples in the window (null when count is 0) and the job counters',
-    examples: [
-      {
-        id: 'checkout',
-        window_ms: 60000,
-        count: 3,
-        total: 10,
-        min_ns: 1200,
-        max_ns: 98000,
-        mean_ns: 33566.666666666664,
-        p50_ns: 1500,
-        p95_ns: 98000,
-        p99_ns: 98000,
-        statuses: { '200': 2, '503': 1 },
-        errors: 1,
-        error_rate: 0.3333333333333333,
-        jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
-      },
-    ],
+    examples: [SNAPSHOT_EXAMPLE],
   },
 )
 
@@ -195,24 +196,7 @@ export const AllMetrics = Type.Object(
     examples: [
       {
         window_ms: 60000,
-        metrics: [
-          {
-            id: 'checkout',
-            window_ms: 60000,
-            count: 3,
-            total: 10,
-            min_ns: 1200,
-            max_ns: 98000,
-            mean_ns: 33566.666666666664,
-            p50_ns: 1500,
-            p95_ns: 98000,
-            p99_ns: 98000,
-            statuses: { '200': 2, '503': 1 },
-            errors: 1,
-            error_rate: 0.3333333333333333,
-            jobs: { created: 5, started: 4, completed: 2, failed: 1, retried: 1, in_progress: 1 },
-          },
-        ],
+        metrics: [SNAPSHOT_EXAMPLE],
         service: {
           uptime_s: 12.5,
           metrics: 1,
