@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
-import { createBatchScanner, isScannedBatch } from '../src/http/batch-body.js'
+import { describe, expect, it, vi } from 'vitest'
+import { ScannedBody, createBatchScanner, isScannedBody } from '../src/http/batch-body.js'
 import { MAX_BATCH } from '../src/store/ingest.js'
 import { LatencyBody } from '../src/http/schemas/latency.js'
 import { build, expectError, postJsonText } from './helper.js'
@@ -12,7 +12,8 @@ const scanLatencyBatch = createBatchScanner()
 const validateBody = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true }).compile(LatencyBody)
 
 interface Batch {
-  values: number[]
+  /** One value, or a batch. */
+  values: number | number[]
   status?: number | number[]
 }
 
@@ -25,7 +26,6 @@ function ordinaryPath(text: string): ({ ok: true } & Batch) | { ok: false } {
   }
   if (!validateBody(parsed)) return { ok: false }
   const { latency_ns: latency, status } = parsed as { latency_ns: number | number[]; status?: number | number[] }
-  if (!Array.isArray(latency)) return { ok: false }
   return status === undefined ? { ok: true, values: latency } : { ok: true, values: latency, status }
 }
 
@@ -33,12 +33,12 @@ function ordinaryPath(text: string): ({ ok: true } & Batch) | { ok: false } {
 function scanned(text: string): Batch | undefined {
   const body = scanLatencyBatch(Buffer.from(text, 'utf8'))
   if (body === undefined) return undefined
-  const values = Array.from(body.latency_ns)
+  const values = typeof body.latency_ns === 'number' ? body.latency_ns : Array.from(body.latency_ns)
   if (body.status === undefined) return { values }
   return { values, status: typeof body.status === 'number' ? body.status : Array.from(body.status) }
 }
 
-function scan(text: string): number[] | undefined {
+function scan(text: string): number | number[] | undefined {
   return scanned(text)?.values
 }
 
@@ -53,17 +53,28 @@ const statusValue = fc.integer({ min: 0, max: 999 })
 const statusPart = fc.option(fc.oneof(statusValue, fc.array(statusValue, { minLength: 1, maxLength: 60 })), { nil: undefined })
 
 /** A batch body as a client might write it: the canonical shape with JSON whitespace between tokens, and maybe a status. */
-const batchText = fc
+const manyText = fc
   .tuple(fc.array(scannable, { minLength: 1, maxLength: 60 }), fc.array(ws, { minLength: 12, maxLength: 12 }), fc.array(ws, { maxLength: 60 }), statusPart)
   .map(([values, [a, b, c, d, e, f, g, h, i, j, k, l], gaps, status]) => {
     const items = values.map((v, n) => `${v}${gaps[n] ?? ''}`).join(`,${b}`)
     const statusText = status === undefined ? '' : `,${i}"status"${j}:${k}${typeof status === 'number' ? status : `[${l}${status.join(`${l},${l}`)}${l}]`}${g}`
     const batch: Batch = status === undefined ? { values } : { values, status }
-    return { batch, values, text: `${a}{${c}"latency_ns"${d}:${e}[${f}${items}]${g}${statusText}}${h}` }
+    return { batch, text: `${a}{${c}"latency_ns"${d}:${e}[${f}${items}]${g}${statusText}}${h}` }
   })
 
-describe('scanLatencyBatch', () => {
-  it('reads the canonical body and bodies with JSON whitespace between tokens, value for value (property)', () => {
+/** A single-value body, with JSON whitespace between tokens and maybe one status. */
+const singleText = fc
+  .tuple(scannable, fc.array(ws, { minLength: 10, maxLength: 10 }), fc.option(statusValue, { nil: undefined }))
+  .map(([value, [a, c, d, e, g, h, i, j, k, l], status]) => {
+    const statusText = status === undefined ? '' : `,${i}"status"${j}:${k}${status}${l}`
+    const batch: Batch = status === undefined ? { values: value } : { values: value, status }
+    return { batch, text: `${a}{${c}"latency_ns"${d}:${e}${value}${g}${statusText}}${h}` }
+  })
+
+const batchText = fc.oneof(manyText, singleText)
+
+describe('the latency body scanner', () => {
+  it('reads the canonical bodies (one value or a batch) and bodies with JSON whitespace between tokens, value for value (property)', () => {
     fc.assert(
       fc.property(batchText, ({ batch, text }) => {
         expect(scanned(text)).toEqual(batch)
@@ -94,7 +105,14 @@ describe('scanLatencyBatch', () => {
   })
 
   it.each([
-    ['a single value (not a batch)', '{"latency_ns":1500}'],
+    ['a single zero', '{"latency_ns":0}'],
+    ['a single negative value', '{"latency_ns":-5}'],
+    ['a single fraction', '{"latency_ns":1.5}'],
+    ['a single exponent', '{"latency_ns":1e3}'],
+    ['a single value of 16 digits', '{"latency_ns":1000000000000000}'],
+    ['a single string', '{"latency_ns":"5"}'],
+    ['a single null', '{"latency_ns":null}'],
+    ['a status array beside a single value', '{"latency_ns":1500,"status":[200]}'],
     ['an empty batch', '{"latency_ns":[]}'],
     ['zero', '{"latency_ns":[0]}'],
     ['a leading zero', '{"latency_ns":[012]}'],
@@ -141,11 +159,19 @@ describe('scanLatencyBatch', () => {
   it('reads 15-digit values exactly, and hands back a fresh array each time', () => {
     const a = scanLatencyBatch(Buffer.from('{"latency_ns":[999999999999999,1]}'))
     const b = scanLatencyBatch(Buffer.from('{"latency_ns":[7]}'))
-    expect(Array.from(a!.latency_ns)).toEqual([999_999_999_999_999, 1])
-    expect(Array.from(b!.latency_ns)).toEqual([7])
-    expect(isScannedBatch(a)).toBe(true)
-    expect(isScannedBatch({ latency_ns: [1] })).toBe(false)
-    expect(isScannedBatch(null)).toBe(false)
+    expect(Array.from(a!.latency_ns as Float64Array)).toEqual([999_999_999_999_999, 1])
+    expect(Array.from(b!.latency_ns as Float64Array)).toEqual([7])
+    expect(scanLatencyBatch(Buffer.from('{"latency_ns":999999999999999}'))?.latency_ns).toBe(999_999_999_999_999)
+  })
+
+  it('marks what it read so that only its own bodies skip the schema', () => {
+    expect(isScannedBody(scanLatencyBatch(Buffer.from('{"latency_ns":7}')))).toBe(true)
+    expect(isScannedBody(scanLatencyBatch(Buffer.from('{"latency_ns":[7],"status":200}')))).toBe(true)
+    expect(isScannedBody({ latency_ns: 7 })).toBe(false)
+    expect(isScannedBody({ latency_ns: new Float64Array([7]) })).toBe(false)
+    expect(isScannedBody(JSON.parse('{"latency_ns":[1],"__proto__":{}}'))).toBe(false)
+    expect(isScannedBody(null)).toBe(false)
+    expect(new ScannedBody(7, undefined)).toBeInstanceOf(ScannedBody)
   })
 })
 
@@ -173,6 +199,35 @@ describe('POST /metrics/:id/latency through the fast path', () => {
 
     const snap = (await app.inject({ method: 'GET', url: '/metrics/fast' })).json()
     expect(snap).toMatchObject({ count: 6, total: 6, min_ns: 100, max_ns: 1000, mean_ns: 2500 / 6 })
+  })
+
+  it('a single value in the canonical shape is read without JSON.parse, and stored like a parsed one', async () => {
+    const app = await build()
+    const parse = vi.spyOn(JSON, 'parse')
+    /** The answer to a POST, and how many times the service called JSON.parse for it. */
+    const post = async (text: string) => {
+      parse.mockClear()
+      const response = await postJsonText(app, '/metrics/one/latency', text)
+      return { parses: parse.mock.calls.length, response }
+    }
+    try {
+      const canonical = await post('{"latency_ns":1500,"status":503}')
+      const spaced = await post('{ "latency_ns" : 700 }')
+      // Declined (an exponent): the ordinary path, with the same answer.
+      const exponent = await post('{"latency_ns":3e3}')
+      // Declined: the ordinary path's 400s.
+      const statusArray = await post('{"latency_ns":1500,"status":[200]}')
+      const zero = await post('{"latency_ns":0}')
+      parse.mockRestore()
+      expect([canonical.parses, spaced.parses, exponent.parses]).toEqual([0, 0, 1])
+      for (const { response } of [canonical, spaced, exponent]) expect(response.json()).toEqual({ accepted: 1 })
+      expect(expectError(statusArray.response, 400)).toMatch(/status/)
+      expectError(zero.response, 400)
+    } finally {
+      parse.mockRestore()
+    }
+    const snap = (await app.inject({ method: 'GET', url: '/metrics/one' })).json()
+    expect(snap).toMatchObject({ count: 3, total: 3, min_ns: 700, max_ns: 3000, statuses: { '503': 1 }, errors: 1, error_rate: 1 })
   })
 
   it('statuses read by the scanner are stored as the ordinary path stores them, and a length mismatch stores nothing', async () => {

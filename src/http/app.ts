@@ -1,7 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
-  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -17,7 +16,7 @@ import { SPAN_KINDS, type SpanKindName } from '../otlp/span-kinds.js'
 import type { MetricStore } from '../store/metric-store.js'
 import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
-import { validatorsPassingScannedBatches } from './batch-body.js'
+import { validatorsPassingScannedBodies } from './batch-body.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { decodeContentEncoding } from './content-encoding.js'
 import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
@@ -73,15 +72,11 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 }
   const fastifyOptions: FastifyHttpOptions<Server> = {
     // pino's per-request logs halve throughput, so they come only with debug: then
-    // Fastify gets the logger. Otherwise Fastify has none (with one, it listens to every
-    // response's 'finish' to log it, request logs off or not: measurable per request in
-    // bench S1-CPU), and requests log through the service's logger, shared, not a child each.
-    ...(requestLogs && options.logger !== undefined
-      ? { loggerInstance: options.logger }
-      : {
-          logController: new LogController({ disableRequestLogging: true }),
-          childLoggerFactory: (nullLogger: FastifyBaseLogger) => options.logger ?? nullLogger,
-        }),
+    // Fastify gets the logger. Otherwise Fastify has none: with one, it listens to every
+    // response's 'finish' to log it, request logs off or not, and a childLoggerFactory of
+    // our own would be called for every request (each measurable in bench S1-CPU). Errors
+    // are logged through app.log, the service's logger either way (errorHandler).
+    ...(requestLogs && options.logger !== undefined ? { loggerInstance: options.logger } : {}),
     // Unbounded, so that every over-long id reaches the schema (400): past the limit the
     // router answers 414 itself, with a mismatched "Bad Request" and no onRequest hooks.
     // Node's header size limit (16 KiB) already bounds a URL from a socket.
@@ -95,7 +90,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     connectionTimeout: 120_000,
     keepAliveTimeout: 65_000,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
-    schemaController: { compilersFactory: validatorsPassingScannedBatches },
+    schemaController: { compilersFactory: validatorsPassingScannedBodies },
     schemaErrorFormatter: formatValidationErrors,
     // URLs the router itself rejects (malformed percent-encoding) skip every hook:
     // count them here and answer in the same JSON shape as every other error.
@@ -108,7 +103,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     clientErrorHandler: clientErrorHandler(store.service, timeouts),
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
-  // Without request logs Fastify has no logger of its own; app.log is the service's all the same.
+  // Without request logs Fastify has no logger of its own (request.log logs nothing); app.log is the service's all the same.
   if (options.logger !== undefined) app.log = options.logger
   refuseRequestsWithoutHost(app.server, track)
   app.decorate('store', store)
@@ -146,16 +141,17 @@ const OVERLOAD_RETRY_AFTER_S = 5
  * Fastify's error shape, {statusCode, code, error, message}. Client errors are
  * logged at debug (a flood of bad requests must not become a flood of logs);
  * anything else is a bug, logged at error and answered without internals.
+ * Logged through the app's logger (`this.log`): request.log logs nothing unless request logs are on.
  */
-function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+function errorHandler(this: FastifyInstance, err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const code = err.statusCode
   // 4xx are the client's; 503 is overload (request-gate.ts), said as such. Anything else is a bug.
   const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500
   if (status === 500) {
-    request.log.error({ err }, 'request failed')
+    this.log.error({ err }, 'request failed')
     return reply.code(500).send({ statusCode: 500, error: STATUS_CODES[500], message: 'Internal Server Error' })
   }
-  request.log.debug({ err }, 'client error')
+  this.log.debug({ err }, 'client error')
   const message =
     err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
       ? `content-type ${JSON.stringify(request.headers['content-type'])} is not supported: send the body as application/json`

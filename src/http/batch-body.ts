@@ -3,40 +3,43 @@ import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify'
 import { MAX_BATCH } from '../store/ingest.js'
 
 /**
- * A fast path for the body batch writers send: {"latency_ns":[<integers>]},
- * optionally followed by "status": one integer or an array of integers.
+ * A fast path for the bodies writers send: {"latency_ns":<integer>} or
+ * {"latency_ns":[<integers>]}, optionally followed by "status": one integer,
+ * or (with a batch) an array of integers.
  *
  * JSON.parse builds a JS array of numbers, Ajv then checks every item, and the
  * store copies them into its ring: three passes over a 1,000-sample body, and
- * about a third of the service's CPU per batch request (bench S2). The scanner
- * reads the bytes once, straight into typed arrays, and accepts only a body
- * that JSON.parse and the body schema would accept with the same values: JSON
- * whitespace anywhere between tokens; the key "latency_ns" first, then
- * optionally "status"; 1..MAX_BATCH latencies written as 1-9 followed by at most
- * 14 more digits (so each is within 1..2^53-1 and exact in a double); statuses
- * written as 0 or 1-9 followed by at most 2 digits (0..999). Anything else,
- * including valid JSON it does not handle (an exponent, 16 or more digits,
- * escapes in a key, keys in another order), is declined, and the request takes
- * the ordinary path: JSON.parse and schema validation, with their usual answers
- * and errors. Whether a status array has one status per value is the domain's
- * check (ingest.ts), on both paths.
- *
- * The scanned body holds a Float64Array, which no JSON text parses to: that is
- * how the body validator recognises it as already checked.
+ * about a third of the service's CPU per batch request (bench S2). For a single
+ * sample, the text decoding, JSON.parse and Ajv were most of the JavaScript the
+ * service ran per request beyond the baseline's (bench S1-CPU, profiled). The
+ * scanner reads the bytes once, straight into typed arrays, and accepts only a
+ * body that JSON.parse and the body schema would accept with the same values:
+ * JSON whitespace anywhere between tokens; the key "latency_ns" first, then
+ * optionally "status"; latencies (1..MAX_BATCH in a batch) written as 1-9
+ * followed by at most 14 more digits (so each is within 1..2^53-1 and exact in
+ * a double); statuses written as 0 or 1-9 followed by at most 2 digits
+ * (0..999). Anything else, including valid JSON it does not handle (an
+ * exponent, 16 or more digits, escapes in a key, keys in another order), and a
+ * status array beside a single value (a 400 the schema words), is declined,
+ * and the request takes the ordinary path: JSON.parse and schema validation,
+ * with their usual answers and errors. Whether a status array has one status
+ * per value is the domain's check (ingest.ts), on both paths.
  */
-export interface ScannedBatch {
-  latency_ns: Float64Array
-  status?: number | Uint16Array
+export class ScannedBody {
+  constructor(
+    readonly latency_ns: number | Float64Array,
+    readonly status: number | Uint16Array | undefined,
+  ) {}
 }
 
 /** A scanner with its own scratch (room for the largest batch); each accepted body gets copies of its parts. */
-export function createBatchScanner(): (body: Buffer) => ScannedBatch | undefined {
+export function createBatchScanner(): (body: Buffer) => ScannedBody | undefined {
   const values = new Float64Array(MAX_BATCH)
   const statuses = new Uint16Array(MAX_BATCH)
-  return (body) => scanLatencyBatch(body, values, statuses)
+  return (body) => scanLatencyBody(body, values, statuses)
 }
 
-function scanLatencyBatch(body: Buffer, values: Float64Array, statuses: Uint16Array): ScannedBatch | undefined {
+function scanLatencyBody(body: Buffer, values: Float64Array, statuses: Uint16Array): ScannedBody | undefined {
   // Character codes are literals: module-level constants cost a load and a
   // temporal-dead-zone check on every use, which made this loop 1.8x slower.
   const n = body.length
@@ -48,33 +51,41 @@ function scanLatencyBatch(body: Buffer, values: Float64Array, statuses: Uint16Ar
   i = skipWhitespace(body, i + LATENCY_KEY.length)
   if (body[i] !== 0x3a /* : */) return undefined
   i = skipWhitespace(body, i + 1)
-  if (body[i] !== 0x5b /* [ */) return undefined
-  i = skipWhitespace(body, i + 1)
-  let count = 0
-  let c = body[i]
-  for (;;) {
-    if (c < 0x31 || c > 0x39) return undefined // a digit 1-9: no sign, no leading zero
-    const start = i
-    let value = c - 0x30
-    c = body[++i]
-    while (c >= 0x30 && c <= 0x39) {
-      value = value * 10 + (c - 0x30)
+  let latency: number | Float64Array
+  if (body[i] !== 0x5b /* [ */) {
+    const end = scanLatency(body, i)
+    if (end < 0) return undefined
+    latency = integerValue(body, i, end)
+    i = skipWhitespace(body, end)
+  } else {
+    i = skipWhitespace(body, i + 1)
+    let count = 0
+    let c = body[i]
+    for (;;) {
+      if (c < 0x31 || c > 0x39) return undefined // a digit 1-9: no sign, no leading zero
+      const start = i
+      let value = c - 0x30
       c = body[++i]
-    }
-    if (i - start > 15 || count === max) return undefined // 15 digits: below 2^53, exact
-    values[count++] = value
-    // Whitespace is checked for with one comparison in the common case (none).
-    if (c <= 0x20) c = body[(i = skipWhitespace(body, i))]
-    if (c === 0x2c /* , */) {
-      c = body[++i]
+      while (c >= 0x30 && c <= 0x39) {
+        value = value * 10 + (c - 0x30)
+        c = body[++i]
+      }
+      if (i - start > 15 || count === max) return undefined // 15 digits: below 2^53, exact
+      values[count++] = value
+      // Whitespace is checked for with one comparison in the common case (none).
       if (c <= 0x20) c = body[(i = skipWhitespace(body, i))]
-      continue
+      if (c === 0x2c /* , */) {
+        c = body[++i]
+        if (c <= 0x20) c = body[(i = skipWhitespace(body, i))]
+        continue
+      }
+      if (c !== 0x5d /* ] */) return undefined // a fraction, an exponent, or not JSON
+      break
     }
-    if (c !== 0x5d /* ] */) return undefined // a fraction, an exponent, or not JSON
-    break
+    latency = values.slice(0, count)
+    i = skipWhitespace(body, i + 1)
   }
-  const batch: ScannedBatch = { latency_ns: values.slice(0, count) }
-  i = skipWhitespace(body, i + 1)
+  let status: number | Uint16Array | undefined
   if (body[i] === 0x2c /* , */) {
     i = skipWhitespace(body, i + 1)
     if (!hasAt(body, i, STATUS_KEY)) return undefined
@@ -82,12 +93,13 @@ function scanLatencyBatch(body: Buffer, values: Float64Array, statuses: Uint16Ar
     if (body[i] !== 0x3a /* : */) return undefined
     i = skipWhitespace(body, i + 1)
     if (body[i] === 0x5b /* [ */) {
+      if (typeof latency === 'number') return undefined
       let k = 0
       i = skipWhitespace(body, i + 1)
       for (;;) {
         const end = scanStatus(body, i)
         if (end < 0 || k === max) return undefined
-        statuses[k++] = statusValue(body, i, end)
+        statuses[k++] = integerValue(body, i, end)
         i = skipWhitespace(body, end)
         if (body[i] === 0x2c /* , */) {
           i = skipWhitespace(body, i + 1)
@@ -96,17 +108,29 @@ function scanLatencyBatch(body: Buffer, values: Float64Array, statuses: Uint16Ar
         if (body[i] !== 0x5d /* ] */) return undefined
         break
       }
-      batch.status = statuses.slice(0, k)
+      status = statuses.slice(0, k)
       i = skipWhitespace(body, i + 1)
     } else {
       const end = scanStatus(body, i)
       if (end < 0) return undefined
-      batch.status = statusValue(body, i, end)
+      status = integerValue(body, i, end)
       i = skipWhitespace(body, end)
     }
   }
   if (body[i] !== 0x7d /* } */) return undefined
-  return skipWhitespace(body, i + 1) === n ? batch : undefined
+  return skipWhitespace(body, i + 1) === n ? new ScannedBody(latency, status) : undefined
+}
+
+/**
+ * The end of a latency at i: 1-9 then at most 14 digits, not followed by a
+ * digit, `.`, `e` or `E`; -1 when there is none.
+ */
+function scanLatency(body: Buffer, i: number): number {
+  const first = body[i]
+  if (first < 0x31 || first > 0x39) return -1
+  let j = i + 1
+  while (j < i + 15 && body[j] >= 0x30 && body[j] <= 0x39) j++
+  return endsNumber(body[j]) ? j : -1
 }
 
 /**
@@ -119,11 +143,16 @@ function scanStatus(body: Buffer, i: number): number {
   if (first >= 0x31 && first <= 0x39) {
     while (j < i + 3 && body[j] >= 0x30 && body[j] <= 0x39) j++
   } else if (first !== 0x30) return -1
-  const next = body[j]
-  return (next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 ? -1 : j
+  return endsNumber(body[j]) ? j : -1
 }
 
-function statusValue(body: Buffer, from: number, to: number): number {
+/** Whether a JSON number ends before this byte: it is not a digit, `.`, `e` or `E` (a longer number, a fraction or an exponent). */
+function endsNumber(next: number | undefined): boolean {
+  return !((next! >= 0x30 && next! <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45)
+}
+
+/** The integer written in ASCII digits at [from, to). */
+function integerValue(body: Buffer, from: number, to: number): number {
   let value = 0
   for (let i = from; i < to; i++) value = value * 10 + (body[i] - 0x30)
   return value
@@ -134,24 +163,24 @@ function hasAt(body: Buffer, i: number, key: Buffer): boolean {
   return true
 }
 
-/** A body a batch scanner produced (JSON text never parses to a Float64Array). */
-export function isScannedBatch(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && (body as { latency_ns?: unknown }).latency_ns instanceof Float64Array
+/** A body the scanner produced: JSON.parse never returns an instance of a class, so no text can pass for one. */
+export function isScannedBody(body: unknown): body is ScannedBody {
+  return body instanceof ScannedBody
 }
 
 /**
  * Fastify's own validator compiler (@fastify/ajv-compiler, with the app's Ajv
- * options), except that body validators pass a scanned batch through: the
+ * options), except that body validators pass a scanned body through: the
  * scanner has checked it against the body schema already.
  */
-export const validatorsPassingScannedBatches: NonNullable<FastifyServerOptions['schemaController']>['compilersFactory'] = {
+export const validatorsPassingScannedBodies: NonNullable<FastifyServerOptions['schemaController']>['compilersFactory'] = {
   buildValidator: ((externalSchemas: Record<string, unknown>, options: unknown) => {
     const compile = (AjvCompiler() as unknown as AjvBuild)(externalSchemas, options)
     return (route: RouteSchema): Validator => {
       const validate = compile(route)
       if (route.httpPart !== 'body') return validate
       const validateBody: Validator = (data: unknown) => {
-        if (isScannedBatch(data)) return true
+        if (isScannedBody(data)) return true
         const valid = validate(data)
         validateBody.errors = validate.errors
         return valid

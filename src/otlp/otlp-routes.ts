@@ -57,12 +57,13 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRouteOptions> = async (app, opti
     }
     done(null, batch)
   })
+  // Logged through app.log (the service's logger): request.log logs nothing unless request logs are on.
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const code = err.statusCode
     // 4xx are the client's; 503 is overload (the app's request gate). Anything else is a bug.
     const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500
-    if (status === 500) request.log.error({ err }, 'request failed')
-    else request.log.debug({ err }, 'client error')
+    if (status === 500) app.log.error({ err }, 'request failed')
+    else app.log.debug({ err }, 'client error')
     const message =
       status === 500
         ? 'Internal Server Error'

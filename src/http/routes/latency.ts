@@ -31,7 +31,7 @@ export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = 
       },
     },
     (request, reply) => {
-      // A batch is a number[] from JSON.parse or, from the fast path, a Float64Array.
+      // From JSON.parse, a batch is a number[]; from the fast path (batch-body.ts), a Float64Array.
       const { latency_ns: latency, status = NO_STATUS } = request.body
       const accepted = store.ingestSamples(request.params.id, latency, status)
       if (typeof accepted !== 'number') throw refusalError(accepted)
