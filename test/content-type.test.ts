@@ -88,3 +88,13 @@ describe('content type on the samples counter', () => {
     expect(service.samples_total).toBe(1)
   })
 })
+
+describe('a POST without Content-Type elsewhere', () => {
+  it('to an unknown path is 404, and to a path without POST 405: only POST routes need a body', async () => {
+    const app = await build()
+    expectError(await app.inject({ method: 'POST', url: '/nope' }), 404)
+    const res = await app.inject({ method: 'POST', url: '/metrics' })
+    expectError(res, 405)
+    expect(res.headers.allow).toBe('DELETE, GET, HEAD')
+  })
+})

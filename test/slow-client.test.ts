@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { build } from './helper.js'
 import { spawnServer } from './spawn-server.js'
 
 describe('slow clients', () => {
@@ -26,5 +27,28 @@ describe('slow clients', () => {
     // The service keeps serving everyone else.
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
     expect(await server.stop()).toBe(0)
+  })
+
+  it('keeps a connection open between requests, with one 65 s inactivity timeout for idle and stalled connections', async () => {
+    const app = await build()
+    const { port } = app.server.address() as { port: number }
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    let received = ''
+    socket.setEncoding('utf8').on('data', (d: string) => (received += d))
+    const request = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+    const answers = async (n: number) => {
+      while ((received.match(/HTTP\/1\.1 200/g) ?? []).length < n) await new Promise((r) => setTimeout(r, 10))
+    }
+    socket.write(request)
+    await answers(1)
+    socket.write(request)
+    await answers(2)
+    expect(socket.destroyed).toBe(false)
+    expect(received).toMatch(/connection: keep-alive/i)
+    // Node's timer for the whole connection (server.timeout), not a keep-alive timer re-armed per request.
+    expect(app.server.timeout).toBe(65_000)
+    expect(app.server.keepAliveTimeout).toBe(0)
+    socket.destroy()
   })
 })

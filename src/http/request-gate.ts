@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { OverloadedError } from './errors.js'
+import { MissingContentTypeError, OverloadedError } from './errors.js'
 import type { OverloadMonitor } from './overload.js'
 import type { RequestTracker } from './request-counters.js'
 
@@ -8,16 +8,24 @@ const ALWAYS_SERVED = '/healthz'
 
 /**
  * The one onRequest hook every request passes first: it counts the request
- * (request-counters.ts) and, while the event loop is overloaded, answers 503
- * with Retry-After instead of queueing work without bound. One hook rather than
- * one per concern: each hook is a step of Fastify's hook runner per request,
- * measurable on the single-sample ingest path (bench S1-CPU).
+ * (request-counters.ts); while the event loop is overloaded it answers 503 with
+ * Retry-After instead of queueing work without bound; and it answers 415 to a
+ * POST without Content-Type (every POST route takes a body). Fastify itself
+ * answers 415 to a body of a type no parser takes, but hands a POST without the
+ * header and without a body to validation, whose answer would be a 400.
+ *
+ * One hook rather than one per concern: each hook is a step of Fastify's hook
+ * runner per request, measurable on the single-sample ingest path (bench S1-CPU).
  */
 export function gateRequests(app: FastifyInstance, track: RequestTracker, overload: OverloadMonitor, retryAfterS: number): void {
   app.addHook('onRequest', (request, reply, done) => {
     track(reply.raw)
-    if (!overload.overloaded || request.routeOptions.url === ALWAYS_SERVED) return done()
-    reply.header('retry-after', retryAfterS)
-    done(new OverloadedError(retryAfterS))
+    if (overload.overloaded && request.routeOptions.url !== ALWAYS_SERVED) {
+      reply.header('retry-after', retryAfterS)
+      return done(new OverloadedError(retryAfterS))
+    }
+    // is404: unknown routes answer 404/405 (not-found.ts), whatever their headers.
+    if (request.method === 'POST' && request.headers['content-type'] === undefined && !request.is404) return done(new MissingContentTypeError())
+    done()
   })
 }

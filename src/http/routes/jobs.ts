@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
-import { requireContentType } from '../content-type.js'
 import { refusalError } from '../errors.js'
 import { BodyTooLargeResponse, InvalidJobError, MetricIdParams, MetricLimitResponse, UnsupportedMediaTypeResponse } from '../schemas/common.js'
 import { JobAccepted, JobBody } from '../schemas/jobs.js'
@@ -9,7 +8,6 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = asyn
   app.post(
     '/metrics/:id/jobs',
     {
-      onRequest: requireContentType,
       schema: {
         summary: 'Count job lifecycle events',
         description: 'Creates the metric on first use. in_progress is max(0, started − completed − failed).',

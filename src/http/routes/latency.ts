@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { NO_STATUS } from '../../store/sample-layout.js'
 import { createBatchScanner } from '../batch-body.js'
-import { requireContentType } from '../content-type.js'
 import { parseJsonBodies } from '../json-body.js'
 import { refusalError } from '../errors.js'
 import { BodyTooLargeResponse, InvalidLatencyError, MetricIdParams, MetricLimitResponse, UnsupportedMediaTypeResponse } from '../schemas/common.js'
@@ -14,7 +13,6 @@ export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = 
   app.post(
     '/metrics/:id/latency',
     {
-      onRequest: requireContentType,
       schema: {
         summary: 'Record one latency sample or a batch',
         description:
