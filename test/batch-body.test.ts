@@ -146,6 +146,11 @@ describe('the latency body scanner', () => {
     ['an empty status array', '{"latency_ns":[1],"status":[]}'],
     ['a trailing comma in statuses', '{"latency_ns":[1],"status":[200,]}'],
     ['a key after status', '{"latency_ns":[1],"status":200,"x":1}'],
+    ['a status of 1000 in an array', '{"latency_ns":[1,2],"status":[200,1000]}'],
+    ['a fractional status in an array', '{"latency_ns":[1,2],"status":[200,200.5]}'],
+    ['a status exponent in an array', '{"latency_ns":[1],"status":[2e2]}'],
+    ['a negative status in an array', '{"latency_ns":[1],"status":[-200]}'],
+    ['a truncated status array', '{"latency_ns":[1,2],"status":[200,20'],
   ])('declines %s, leaving it to JSON.parse and the schema', (_, text) => {
     expect(scan(text)).toBeUndefined()
   })

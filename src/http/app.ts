@@ -16,7 +16,7 @@ import { SPAN_KINDS, type SpanKindName } from '../otlp/span-kinds.js'
 import type { MetricStore } from '../store/metric-store.js'
 import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
-import { validatorsPassingScannedBodies } from './batch-body.js'
+import { routeValidators } from './validators.js'
 import { type TokenOptions, bearerAuth } from './bearer-auth.js'
 import { decodeContentEncoding } from './content-encoding.js'
 import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
@@ -94,7 +94,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     // request), about 2 us of CPU per request side by side in bench S1-CPU.
     connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
-    schemaController: { compilersFactory: validatorsPassingScannedBodies },
+    schemaController: { compilersFactory: routeValidators },
     schemaErrorFormatter: formatValidationErrors,
     // URLs the router itself rejects (malformed percent-encoding) skip every hook:
     // count them here and answer in the same JSON shape as every other error.

@@ -68,11 +68,32 @@ export function checkSamples(latency: number | ArrayLike<number>, status: number
       if (status.length !== n) {
         return new IngestRefusal('status-mismatch', `status holds ${status.length} values for ${n} latencies: send one per value, or one for all`)
       }
-      for (let i = 0; i < n; i++) if (!isStatus(status[i])) return badStatus(status[i])
-      return undefined
+      return statusesInRange(status) ? undefined : badStatus(firstBadStatus(status))
     }
   }
   return status === NO_STATUS || isStatus(status) ? undefined : badStatus(status)
+}
+
+/**
+ * Whether every status is an integer 0..MAX_STATUS. A Uint16Array (what the HTTP
+ * body scanner hands over) holds integers 0..65535 by construction, so only its
+ * largest needs checking: one branch-free pass, a third of the general check's cost
+ * per status (bench S2-status).
+ */
+function statusesInRange(statuses: ArrayLike<number>): boolean {
+  if (statuses instanceof Uint16Array) {
+    let largest = 0
+    for (let i = 0; i < statuses.length; i++) largest = Math.max(largest, statuses[i])
+    return largest <= MAX_STATUS
+  }
+  for (let i = 0; i < statuses.length; i++) if (!isStatus(statuses[i])) return false
+  return true
+}
+
+/** The first status that is not an integer 0..MAX_STATUS (for the refusal's message). */
+function firstBadStatus(statuses: ArrayLike<number>): number {
+  for (let i = 0; i < statuses.length; i++) if (!isStatus(statuses[i])) return statuses[i]
+  return Number.NaN
 }
 
 /** Checks job events to count: a known event, a count 1..MAX_JOB_COUNT. */
