@@ -39,6 +39,22 @@ describe('bearer tokens', () => {
     expect(list.json().metrics).toEqual([])
   })
 
+  it('checks the token before the Content-Type: 401 without one, 403 for a read token, 415 only past the token', async () => {
+    const app = await build({ authToken: AUTH, readToken: READ })
+    for (const route of ['latency', 'jobs']) {
+      const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: `/metrics/a/${route}`, headers })
+      expect((await post({})).statusCode).toBe(401)
+      expect((await post(auth('wrong'))).statusCode).toBe(401)
+      expect((await post(auth(READ))).statusCode).toBe(403)
+      const past = await post(auth(AUTH))
+      expect(past.statusCode).toBe(415)
+      expect(past.json().code).toBe('LT_MISSING_CONTENT_TYPE')
+    }
+    expect((await app.inject({ method: 'POST', url: '/v1/traces', headers: auth(AUTH) })).statusCode).toBe(415)
+    expect((await app.inject({ method: 'POST', url: '/v1/traces' })).statusCode).toBe(401)
+    expect((await app.inject({ method: 'GET', url: '/metrics/a', headers: auth(AUTH) })).statusCode).toBe(404)
+  })
+
   it('keeps /healthz open', async () => {
     const app = await build({ authToken: AUTH })
     const res = await app.inject({ method: 'GET', url: '/healthz' })

@@ -119,7 +119,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   const overload = new OverloadMonitor(options.maxEventLoopDelayMs ?? 0)
   app.decorate('isUnderPressure', () => overload.overloaded)
   app.addHook('onClose', async () => overload.stop())
-  gateRequests(app, track, overload, OVERLOAD_RETRY_AFTER_S)
+  gateRequests(app, track, overload, OVERLOAD_RETRY_AFTER_S, options.authToken === undefined)
   bearerAuth(app, options)
   app.setErrorHandler(errorHandler)
   answerUnknownRoutes(app)

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { ForbiddenError, UnauthorizedError } from './errors.js'
+import { contentTypeError } from './request-gate.js'
 
 export interface TokenOptions {
   authToken?: string
@@ -33,7 +34,8 @@ export function bearerAuth(app: FastifyInstance, options: TokenOptions): void {
     const presented = match === null ? undefined : digest(match[1])
     const isFull = presented !== undefined && timingSafeEqual(presented, full)
     const isRead = presented !== undefined && read !== undefined && timingSafeEqual(presented, read)
-    if (isFull || (isRead && READ_METHODS.has(request.method))) return done()
+    // Past the token: the Content-Type check, which the request gate leaves to this hook when tokens are on.
+    if (isFull || (isRead && READ_METHODS.has(request.method))) return done(contentTypeError(request))
     if (isRead) return done(new ForbiddenError(request.method))
     reply.header('www-authenticate', 'Bearer realm="latency-tracker"')
     done(new UnauthorizedError(match === null ? 'missing' : 'not valid'))

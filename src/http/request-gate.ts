@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { MissingContentTypeError, OverloadedError } from './errors.js'
 import type { OverloadMonitor } from './overload.js'
 import type { RequestTracker } from './request-counters.js'
@@ -16,16 +16,23 @@ const ALWAYS_SERVED = '/healthz'
  *
  * One hook rather than one per concern: each hook is a step of Fastify's hook
  * runner per request, measurable on the single-sample ingest path (bench S1-CPU).
+ * With bearer tokens, their hook (bearer-auth.ts) checks the Content-Type after
+ * the token instead (`checkContentType` false): a caller without a valid token
+ * gets 401, whatever it sent.
  */
-export function gateRequests(app: FastifyInstance, track: RequestTracker, overload: OverloadMonitor, retryAfterS: number): void {
+export function gateRequests(app: FastifyInstance, track: RequestTracker, overload: OverloadMonitor, retryAfterS: number, checkContentType: boolean): void {
   app.addHook('onRequest', (request, reply, done) => {
     track(reply.raw)
     if (overload.overloaded && request.routeOptions.url !== ALWAYS_SERVED) {
       reply.header('retry-after', retryAfterS)
       return done(new OverloadedError(retryAfterS))
     }
-    // is404: unknown routes answer 404/405 (not-found.ts), whatever their headers.
-    if (request.method === 'POST' && request.headers['content-type'] === undefined && !request.is404) return done(new MissingContentTypeError())
-    done()
+    done(checkContentType ? contentTypeError(request) : undefined)
   })
+}
+
+/** The 415 for a POST to a known route without Content-Type; undefined for any other request. */
+export function contentTypeError(request: FastifyRequest): Error | undefined {
+  // is404: unknown routes answer 404/405 (not-found.ts), whatever their headers.
+  return request.method === 'POST' && request.headers['content-type'] === undefined && !request.is404 ? new MissingContentTypeError() : undefined
 }
