@@ -267,20 +267,22 @@ describe('steps and the window', () => {
     clock.advance(1_000)
     await postJson(app, '/metrics/m/latency', { latency_ns: [50, 60] }) // no status
     const { points } = await get(app, '/metrics/m/series?window_ms=2000&step_ms=1000&status=5xx,0&quantiles=0.25,1&le_ns=20,25')
+    /** A step with no matching sample, with the quantiles and thresholds asked for. */
+    const emptyPoint = (t_ms: number) => ({
+      t_ms,
+      count: 0,
+      min_ns: null,
+      max_ns: null,
+      mean_ns: null,
+      p50_ns: null,
+      p95_ns: null,
+      p99_ns: null,
+      quantiles: { '0.25': null, '1': null },
+      le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } },
+      errors: 0,
+    })
     expect(points).toEqual([
-      {
-        t_ms: CLOCK_START - 1_000,
-        count: 0,
-        min_ns: null,
-        max_ns: null,
-        mean_ns: null,
-        p50_ns: null,
-        p95_ns: null,
-        p99_ns: null,
-        quantiles: { '0.25': null, '1': null },
-        le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } },
-        errors: 0,
-      },
+      emptyPoint(CLOCK_START - 1_000),
       {
         t_ms: CLOCK_START,
         count: 2,
@@ -294,19 +296,7 @@ describe('steps and the window', () => {
         le: { '20': { count: 1, fraction: 0.5 }, '25': { count: 1, fraction: 0.5 } },
         errors: 2,
       },
-      {
-        t_ms: CLOCK_START + 1_000,
-        count: 0,
-        min_ns: null,
-        max_ns: null,
-        mean_ns: null,
-        p50_ns: null,
-        p95_ns: null,
-        p99_ns: null,
-        quantiles: { '0.25': null, '1': null },
-        le: { '20': { count: 0, fraction: null }, '25': { count: 0, fraction: null } },
-        errors: 0,
-      },
+      emptyPoint(CLOCK_START + 1_000),
     ])
     const unfiltered = (await get(app, '/metrics/m/series?window_ms=2000&step_ms=1000')).points
     expect(unfiltered.map((p: SeriesPoint) => [p.count, p.errors])).toEqual([
