@@ -1,14 +1,15 @@
 import { Ajv } from 'ajv'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { ScannedBody, createBatchScanner, isScannedBody } from '../src/http/batch-body.js'
+import { BatchScanner, ScannedBody, isScannedBody } from '../src/http/batch-body.js'
 import { MAX_BATCH } from '../src/store/ingest.js'
 import { LatencyBody } from '../src/http/schemas/latency.js'
 import { build, expectError, postJsonText } from './helper.js'
 
 // The reference: what the ordinary path makes of a body (JSON.parse, then the body schema
 // with the app's Ajv options).
-const scanLatencyBatch = createBatchScanner()
+const scanner = new BatchScanner()
+const scanLatencyBatch = (body: Buffer) => scanner.scan(body)
 const validateBody = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true }).compile(LatencyBody)
 
 interface Batch {
@@ -161,12 +162,37 @@ describe('the latency body scanner', () => {
     expect(scan(JSON.stringify({ latency_ns: [...values, 1] }))).toBeUndefined()
   })
 
-  it('reads 15-digit values exactly, and hands back a fresh array each time', () => {
-    const a = scanLatencyBatch(Buffer.from('{"latency_ns":[999999999999999,1]}'))
-    const b = scanLatencyBatch(Buffer.from('{"latency_ns":[7]}'))
+  it('reads 15-digit values exactly; a body not yet released keeps its values when the next one is scanned', () => {
+    const a = scanLatencyBatch(Buffer.from('{"latency_ns":[999999999999999,1],"status":[200,503]}'))
+    const b = scanLatencyBatch(Buffer.from('{"latency_ns":[7],"status":[404]}'))
     expect(Array.from(a!.latency_ns as Float64Array)).toEqual([999_999_999_999_999, 1])
+    expect(Array.from(a!.status as Uint16Array)).toEqual([200, 503])
     expect(Array.from(b!.latency_ns as Float64Array)).toEqual([7])
+    expect(Array.from(b!.status as Uint16Array)).toEqual([404])
     expect(scanLatencyBatch(Buffer.from('{"latency_ns":999999999999999}'))?.latency_ns).toBe(999_999_999_999_999)
+    scanner.release(b)
+  })
+
+  it("lends its scratch: the next batch reuses a released body's memory, with no copy", () => {
+    const own = new BatchScanner()
+    const first = own.scan(Buffer.from('{"latency_ns":[5,6],"status":[200,200]}'))!
+    own.release(first)
+    const second = own.scan(Buffer.from('{"latency_ns":[8,9,10],"status":[500,0,404]}'))!
+    expect((second.latency_ns as Float64Array).buffer).toBe((first.latency_ns as Float64Array).buffer)
+    expect((second.status as Uint16Array).buffer).toBe((first.status as Uint16Array).buffer)
+    expect(Array.from(second.latency_ns as Float64Array)).toEqual([8, 9, 10])
+    expect(Array.from(second.status as Uint16Array)).toEqual([500, 0, 404])
+    // Not released: the next scan gives it arrays of its own before reusing the scratch.
+    const third = own.scan(Buffer.from('{"latency_ns":[1]}'))!
+    expect((second.latency_ns as Float64Array).buffer).not.toBe((third.latency_ns as Float64Array).buffer)
+    expect(Array.from(second.latency_ns as Float64Array)).toEqual([8, 9, 10])
+    expect(Array.from(second.status as Uint16Array)).toEqual([500, 0, 404])
+    // Releasing a body that no longer holds the scratch, or anything else, changes nothing.
+    own.release(second)
+    own.release({ latency_ns: [1] })
+    const fourth = own.scan(Buffer.from('{"latency_ns":[2]}'))!
+    expect(Array.from(third.latency_ns as Float64Array)).toEqual([1])
+    expect(Array.from(fourth.latency_ns as Float64Array)).toEqual([2])
   })
 
   it('marks what it read so that only its own bodies skip the schema', () => {

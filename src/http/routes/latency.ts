@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MetricStore } from '../../store/metric-store.js'
 import { NO_STATUS } from '../../store/sample-layout.js'
-import { createBatchScanner } from '../batch-body.js'
+import { BatchScanner } from '../batch-body.js'
 import { parseJsonBodies } from '../json-body.js'
 import { refusalError } from '../errors.js'
 import { BodyTooLargeResponse, InvalidLatencyError, MetricIdParams, MetricLimitResponse, UnsupportedMediaTypeResponse } from '../schemas/common.js'
@@ -9,7 +9,8 @@ import { LatencyAccepted, LatencyBody } from '../schemas/latency.js'
 
 export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = async (app, { store }) => {
   // In this plugin only: batches in the usual shape skip JSON.parse and Ajv (batch-body.ts).
-  parseJsonBodies(app, createBatchScanner())
+  const scanner = new BatchScanner()
+  parseJsonBodies(app, (body) => scanner.scan(body))
   app.post(
     '/metrics/:id/latency',
     {
@@ -32,6 +33,8 @@ export const latencyRoutes: FastifyPluginAsyncTypebox<{ store: MetricStore }> = 
       // From JSON.parse, a batch is a number[]; from the fast path (batch-body.ts), a Float64Array.
       const { latency_ns: latency, status = NO_STATUS } = request.body
       const accepted = store.ingestSamples(request.params.id, latency, status)
+      // The store copied what it keeps: a scanned batch's arrays may be reused for the next body.
+      scanner.release(request.body)
       if (typeof accepted !== 'number') throw refusalError(accepted)
       reply.code(202).send({ accepted })
     },
