@@ -8,7 +8,7 @@
 // least CPU per request of each side is reported: the estimate least disturbed by
 // neighbours. Both ratios are printed; the target is on the medians.
 // Metrics: CPU µs per request, and requests per CPU-second (target >= 0.95× the baseline).
-import { readFileSync } from 'node:fs'
+import { cpuSeconds } from './lib/cpu.mjs'
 import { makeIds } from './lib/data.mjs'
 import { runLoad } from './lib/load.mjs'
 import { startBaseline, startService } from './lib/servers.mjs'
@@ -16,15 +16,6 @@ import { IDS, singleSampleRequests } from './s1-ingest-single.mjs'
 
 export const RATE = 12_000
 export const CONNECTIONS = 20
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name (which is in parentheses and may hold spaces).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime: fields 14 and 15
-  return ticks / 100 // USER_HZ is 100 on Linux
-}
 
 export default {
   name: 's1cpu',

@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core'
 import { latencies, makeIds, rng } from './lib/data.mjs'
 import { prefill, request } from './lib/http.mjs'
 import { startService } from './lib/servers.mjs'
-import { cpuSeconds } from './s1-cpu-per-request.mjs'
+import { cpuSeconds } from './lib/cpu.mjs'
 
 const IDS = 100
 const SAMPLES_PER_ID = 10_000
