@@ -17,8 +17,7 @@ import type { MetricStore } from '../store/metric-store.js'
 import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { routeValidators } from './validators.js'
-import { type TokenOptions, bearerAuth } from './bearer-auth.js'
-import { decodeContentEncoding } from './content-encoding.js'
+import { type TokenOptions, tokenCheck } from './bearer-auth.js'
 import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
 import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
@@ -115,12 +114,10 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
   parseJsonBodies(app)
-  app.addHook('preParsing', decodeContentEncoding)
   const overload = new OverloadMonitor(options.maxEventLoopDelayMs ?? 0)
   app.decorate('isUnderPressure', () => overload.overloaded)
   app.addHook('onClose', async () => overload.stop())
-  gateRequests(app, track, overload, OVERLOAD_RETRY_AFTER_S, options.authToken === undefined)
-  bearerAuth(app, options)
+  gateRequests(app, { track, overload, retryAfterS: OVERLOAD_RETRY_AFTER_S, checkToken: tokenCheck(options) })
   app.setErrorHandler(errorHandler)
   answerUnknownRoutes(app)
   registerDocs(app, options.authToken !== undefined)

@@ -22,7 +22,7 @@ declare module 'fastify' {
 type BodyStream = Readable & { receivedEncodedLength?: number }
 
 /**
- * Request bodies with a Content-Encoding (a preParsing hook for every route):
+ * Request bodies with a Content-Encoding (a step of the request gate, request-gate.ts):
  * gzip is decoded as it streams in; identity (or no header) passes untouched;
  * anything else is 415, never read as plain. Limits, per route: the body as
  * sent at most `config.compressedBodyLimit` (default: the route's bodyLimit),
@@ -32,7 +32,7 @@ type BodyStream = Readable & { receivedEncodedLength?: number }
  * A request without the header, which is nearly every one, costs one header
  * lookup here.
  */
-export const decodeContentEncoding: preParsingHookHandler = (request, _reply, payload, done) => {
+export function decodeContentEncoding(request: FastifyRequest, payload: BodyStream, done: PayloadDone): void {
   const header = request.headers['content-encoding']
   if (header === undefined || !hasBody(request)) return done(null, payload)
   const codings = header
@@ -46,6 +46,9 @@ export const decodeContentEncoding: preParsingHookHandler = (request, _reply, pa
   if (Number(request.headers['content-length']) > compressedLimit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
   done(null, gunzipWithin(payload, compressedLimit, decodedLimit))
 }
+
+/** How a preParsing hook hands on the body stream (or an error). */
+type PayloadDone = Parameters<preParsingHookHandler>[3]
 
 /** Bodiless requests (a GET or DELETE from a client that always sends the header) have nothing to decode. */
 function hasBody(request: FastifyRequest): boolean {

@@ -29,9 +29,9 @@ const SECURITY_HEADERS = {
 /**
  * The live dashboard: the page at / and its files under /dashboard/. Static
  * files only: the page reads the same JSON API as any client, with the token
- * the user gives it. Every route here is marked `dashboardFile`, so the bearer
- * hook lets GET/HEAD of these files through without a token (they hold no data,
- * and the page must load before it can ask for one). Files are routes of their
+ * the user gives it. Every route here is marked `dashboardFile`, so the token
+ * check (bearer-auth.ts) lets GET/HEAD of these files through without a token
+ * (they hold no data, and the page must load before it can ask for one). Files are routes of their
  * own (found once at startup, no wildcard), so only files that exist are open.
  * Not wrapped in fastify-plugin: its hooks stay on its own routes.
  */
