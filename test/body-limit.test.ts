@@ -69,6 +69,32 @@ describe('request body limit (1 MiB)', () => {
     expect((await app.inject({ method: 'GET', url: '/metrics/m' })).statusCode).toBe(404)
   })
 
+  it('a batch that arrives in several chunks is read whole, split anywhere, even inside a number', async () => {
+    const app = await build()
+    const values = Array.from({ length: 500 }, (_, i) => 1_000_000 + i * 7919)
+    const statuses = values.map((_, i) => (i % 10 === 0 ? 503 : 200))
+    const body = Buffer.from(JSON.stringify({ latency_ns: values, status: statuses }))
+    const stream = Readable.from([body.subarray(0, 9), body.subarray(9, 2001), body.subarray(2001, 4000), body.subarray(4000)])
+    const res = await postRaw(app, '/metrics/m/latency', stream)
+    expect(res.json()).toEqual({ accepted: 500 })
+    const snapshot = (await app.inject({ method: 'GET', url: '/metrics/m' })).json()
+    expect(snapshot).toMatchObject({ count: 500, min_ns: values[0], max_ns: values[499], statuses: { 200: 450, 503: 50 } })
+  })
+
+  it('a body shorter than its Content-Length is 400 and stores nothing', async () => {
+    const app = await build()
+    const payload = '{"latency_ns":[5,6]}'
+    const res = await app.inject({
+      method: 'POST',
+      url: '/metrics/m/latency',
+      headers: { 'content-type': 'application/json', 'content-length': String(payload.length + 5) },
+      payload,
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' })
+    expect((await app.inject({ method: 'GET', url: '/metrics/m' })).statusCode).toBe(404)
+  })
+
   it('a jobs body over 1 MiB is 413 and creates nothing', async () => {
     const app = await build()
     expect413(await postRaw(app, '/metrics/j/jobs', paddedJob(MIB + 1)))

@@ -18,8 +18,8 @@ declare module 'fastify' {
   }
 }
 
-/** What Fastify reads a body from: with receivedEncodedLength, it checks Content-Length against the bytes as sent. */
-type BodyStream = Readable & { receivedEncodedLength?: number }
+/** What a body is read from: with receivedEncodedLength, Content-Length is checked against the bytes as sent. */
+export type BodyStream = Readable & { receivedEncodedLength?: number }
 
 /**
  * Request bodies with a Content-Encoding (a step of the request gate, request-gate.ts):
