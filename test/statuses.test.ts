@@ -5,7 +5,19 @@ import { IngestRefusal } from '../src/store/ingest.js'
 import { MetricStore, type MetricSnapshot } from '../src/store/metric-store.js'
 import { build, expectError, postJson } from './helper.js'
 import { type RefReadOptions, type TimedStatusSample, alignMean, inWindow, isValidStatusTermRef, manualClock, refStats } from './reference.js'
-import { CLOCK_START, type Write, quantileArb, readOptions, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
+import {
+  CLOCK_START,
+  type Write,
+  latencyArb,
+  quantileArb,
+  readOptions,
+  replayIntoStore,
+  replayOverHttp,
+  statusTermsArb,
+  thresholdArb,
+  writeArb,
+  writesArb,
+} from './status-writes.js'
 
 // Statuses per sample (issue 11): writing them, and reading statuses, errors,
 // error_rate, ?status= filters and ?le_ns= shares, against the sort-based
@@ -133,6 +145,47 @@ describe('snapshots with statuses vs the sort-based reference (property)', () =>
         }
       }),
       { numRuns: 8 },
+    )
+  })
+
+  it('store: writes and repeated reads interleaved over 1,024+ samples (a window read is kept only while nothing changed)', () => {
+    // Reads repeat one of three option sets, often with the clock still or barely moved,
+    // so a read often finds the last read's window unchanged (and may reuse it), and
+    // often finds one write (one sample, even), the ring wrapped at the same size, or
+    // samples aged out since: every answer must still be the reference's.
+    const options: Read[] = [
+      { advanceMs: 0, windowMs: WINDOW_MS },
+      { advanceMs: 0, windowMs: WINDOW_MS, status: ['2xx'], quantiles: ['0.999'], le: ['1000'] },
+      { advanceMs: 0, windowMs: WINDOW_MS / 2, quantiles: ['0.5', '1'] },
+    ]
+    const step = fc.oneof(
+      { weight: 2, arbitrary: writeArb({ advance: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5_000 })), maxBatch: 30 }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          read: fc.integer({ min: 0, max: options.length - 1 }),
+          advanceMs: fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: WINDOW_MS / 3 })),
+        }),
+      },
+    )
+    const firstBatch = fc.array(latencyArb, { minLength: 1_100, maxLength: 1_400 })
+    fc.assert(
+      fc.property(firstBatch, fc.array(step, { minLength: 4, maxLength: 30 }), fc.integer({ min: 1_050, max: 2_000 }), (first, steps, maxSamples) => {
+        const clock = manualClock(CLOCK_START)
+        const store = new MetricStore({ maxMetrics: 10, maxSamples, windowMs: WINDOW_MS, now: clock.now })
+        const samples = replayIntoStore(store, 'm', clock, [{ advanceMs: 0, kind: 'batch', values: first, status: 200 }])
+        for (const s of steps) {
+          if ('kind' in s) {
+            samples.push(...replayIntoStore(store, 'm', clock, [s]))
+            continue
+          }
+          clock.advance(s.advanceMs)
+          const read = options[s.read]
+          const kept = samples.slice(-maxSamples)
+          expectLikeReference(store.snapshot(store.get('m')!, readOptions(read)), kept, clock.now(), read)
+        }
+      }),
+      { numRuns: 60 },
     )
   })
 

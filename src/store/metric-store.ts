@@ -3,7 +3,7 @@ import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
 import { IngestRefusal, checkJobEvents, checkMetricId, checkSamples } from './ingest.js'
 import { type JobCounts, type JobEvent, Metric, MetricShared, type SavedCounters, blockWidth } from './metric.js'
 import { type RangeStats, RangeSummarizer } from './range-summary.js'
-import type { ReadOptions } from './read-options.js'
+import { type ReadOptions, readOptionsKey } from './read-options.js'
 import { RingPool } from './ring-pool.js'
 import { NO_STATUS } from './sample-layout.js'
 import { ServiceCounters } from './service-counters.js'
@@ -52,6 +52,13 @@ export interface Series {
 
 /** A series has at most this many points. */
 export const MAX_SERIES_POINTS = 10_000
+
+/**
+ * Windows of at least this many samples are kept for the next read (windowStats):
+ * below it, computing them again costs about as much as comparing (bench S6), and
+ * sparse ids keep no more memory than they hold samples.
+ */
+const MIN_KEPT_WINDOW = 1_024
 
 export interface MetricStoreOptions {
   maxMetrics: number
@@ -259,11 +266,33 @@ export class MetricStore {
     return metric
   }
 
-  /** Statistics of the metric's samples in the read's window (the histogram settled first). */
+  /**
+   * Statistics of the metric's samples in the read's window (the histogram settled
+   * first). The metric keeps the last large window's statistics: a metric nobody
+   * wrote to since, whose window still starts at the same sample, is answered from
+   * them, which is most ids of a dashboard or a scrape polling every few seconds.
+   * The result is shared: callers only read it.
+   */
   windowStats(metric: Metric, options: ReadOptions, statusCounts = true): RangeStats {
     metric.settle()
     const first = metric.firstAfter(this.now() - options.windowMs)
-    return this.summarizer.summarize(metric, first, metric.size, options, statusCounts, true)
+    const end = metric.size
+    if (end - first < MIN_KEPT_WINDOW) return this.summarizer.summarize(metric, first, end, options, statusCounts, true)
+    const key = `${statusCounts ? 'statuses' : ''}|${readOptionsKey(options)}`
+    const kept = metric.lastWindow
+    if (
+      kept !== undefined &&
+      kept.first === first &&
+      kept.end === end &&
+      kept.key === key &&
+      kept.changes === metric.changeCount &&
+      kept.lastWriteAt === metric.lastWriteAt
+    ) {
+      return kept.stats
+    }
+    const stats = this.summarizer.summarize(metric, first, end, options, statusCounts, true)
+    metric.lastWindow = { first, end, key, changes: metric.changeCount, lastWriteAt: metric.lastWriteAt, stats }
+    return stats
   }
 
   snapshot(metric: Metric, options: ReadOptions): MetricSnapshot {

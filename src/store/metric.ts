@@ -1,6 +1,7 @@
 import { CounterBlock, addToCell, readCell, writeCell } from './counter-block.js'
 import type { BucketIndex } from './histogram-buckets.js'
 import type { RingPool } from './ring-pool.js'
+import type { RangeStats } from './range-summary.js'
 import { MAX_STATUS, NO_STATUS } from './sample-layout.js'
 import { SampleRing } from './sample-ring.js'
 
@@ -94,6 +95,8 @@ export class Metric extends SampleRing {
   private pending = 0
   /** Where the last large snapshot found its ranks: the next one starts from there (bucket-select.ts). */
   rankBuckets: Int32Array | undefined = undefined
+  /** The last large window read and what it found (MetricStore.windowStats). */
+  lastWindow: KeptWindow | undefined = undefined
   /** Per histogram bucket, the multiples of 2^32 its 32-bit count has wrapped; allocated on the first wrap. */
   private carries: Float64Array | undefined = undefined
   /** Samples per status since the id was created; allocated with the first status. */
@@ -344,6 +347,17 @@ export interface JobCounts {
   failed: number
   retried: number
   in_progress: number
+}
+
+/** A window's statistics, and what says they still hold: the same run of samples, unchanged, read the same way. */
+export interface KeptWindow {
+  readonly first: number
+  readonly end: number
+  /** The read options as text (readOptionsKey), and whether statuses were counted. */
+  readonly key: string
+  readonly changes: number
+  readonly lastWriteAt: number
+  readonly stats: RangeStats
 }
 
 /** Scratch for counting a batch's statuses: samples per status at even and odd positions, and the distinct statuses. */

@@ -17,6 +17,13 @@ export interface ReadOptions {
   le?: readonly Threshold[]
 }
 
+/** The options as text: two reads with equal keys ask for the same statistics of a run (the window aside, which picks the run). */
+export function readOptionsKey(options: ReadOptions): string {
+  const quantiles = options.quantiles?.map((q) => q.key).join(',') ?? ''
+  const le = options.le?.map((t) => t.ns).join(',') ?? ''
+  return `${quantiles}|${options.status?.text ?? ''}|${le}`
+}
+
 const MAX_QUANTILES = 64
 const MAX_STATUS_TERMS = 16
 const MAX_THRESHOLDS = 16

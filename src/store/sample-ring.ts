@@ -55,6 +55,8 @@ export class SampleRing {
   private next = 0
   private len = 0
   private statuses: Uint16Array | undefined = undefined
+  /** Bumped by every mutation (wrapping at 2^31): equal counts, no change in between. */
+  private changes = 0
 
   constructor(maxCapacity: number, pool: RingPool = DEFAULT_RING_POOL, initialCapacity = INITIAL_CAPACITY) {
     if (!Number.isInteger(maxCapacity) || maxCapacity < 1) {
@@ -70,6 +72,15 @@ export class SampleRing {
 
   get size(): number {
     return this.len
+  }
+
+  /**
+   * Mutations so far, modulo 2^31. A reader that saw the same count before saw the
+   * same samples at the same logical indices (unless exactly a multiple of 2^31
+   * mutations came in between; MetricStore also compares the last write's time).
+   */
+  get changeCount(): number {
+    return this.changes
   }
 
   get capacity(): number {
@@ -89,6 +100,7 @@ export class SampleRing {
 
   /** Appends one sample; `status` NO_STATUS for none. */
   protected push(value: number, time: number, status: number): void {
+    this.changes = (this.changes + 1) | 0
     if (this.len === this.cap) {
       if (this.cap < this.maxCapacity) {
         if (this.cap === 0) return // released
@@ -113,6 +125,7 @@ export class SampleRing {
    * is one status for every value (NO_STATUS: none), or one per value.
    */
   protected pushMany(values: ArrayLike<number>, time: number, status: number | ArrayLike<number>): void {
+    this.changes = (this.changes + 1) | 0
     const n = values.length
     if (this.len + n > this.cap && this.cap < this.maxCapacity) {
       if (this.cap === 0) return // released
@@ -149,6 +162,7 @@ export class SampleRing {
 
   /** Empties the ring; keeps its region and status column. */
   protected clear(): void {
+    this.changes = (this.changes + 1) | 0
     this.next = 0
     this.len = 0
   }
@@ -159,6 +173,7 @@ export class SampleRing {
    */
   protected release(): void {
     if (this.cap === 0) return
+    this.changes = (this.changes + 1) | 0
     this.pool.release(this.slots, this.base, this.cap)
     this.slots = RELEASED
     this.statuses = undefined
