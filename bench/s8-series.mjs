@@ -157,7 +157,11 @@ if (process.argv[1] === SELF && process.argv[2] === '--child') {
   const filtered = await alternate(
     'snapshot status=2xx / 100k',
     {
-      service: () => filteredStore.store.snapshot(filteredStore.metric, twoxx).p99_ns,
+      service: () => {
+        // Computed each time, as for a metric written to since the last read (not the window it kept).
+        filteredStore.metric.lastWindow = undefined
+        return filteredStore.store.snapshot(filteredStore.metric, twoxx).p99_ns
+      },
       baseline: () => {
         const v = filteredStore.samples.filter((s) => s.status >= 200 && s.status < 300).map((s) => s.value)
         v.sort((a, b) => a - b)
