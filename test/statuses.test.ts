@@ -440,7 +440,7 @@ describe('bad writes: 400, and nothing is stored', () => {
     const store = new MetricStore({ maxMetrics: 10, maxSamples: 100, windowMs: WINDOW_MS, now: clock.now })
     expect(store.ingestSamples('m', [5, 6], [200, 503])).toBe(2)
     const before = store.snapshot(store.get('m')!, { windowMs: WINDOW_MS })
-    const cases: Array<[number | number[], number | number[], string]> = [
+    const cases: Array<[number | ArrayLike<number>, number | ArrayLike<number>, string]> = [
       [5, -1, 'invalid-status'],
       [5, 1000, 'invalid-status'],
       [5, 200.5, 'invalid-status'],
@@ -455,6 +455,10 @@ describe('bad writes: 400, and nothing is stored', () => {
       [[5, 6], [200, 200, 200], 'status-mismatch'],
       [0, 200, 'invalid-latency'],
       [[5, 0], [200, 200], 'invalid-latency'],
+      // Typed arrays, as the HTTP body scanner hands them over (their statuses are checked by their largest).
+      [Float64Array.of(5, 6), Uint16Array.of(200, 1000), 'invalid-status'],
+      [Float64Array.of(5, 6), Uint16Array.of(0xffff, 200), 'invalid-status'],
+      [Float64Array.of(5, 6), Uint16Array.of(200), 'status-mismatch'],
     ]
     for (const [latency, status, reason] of cases) {
       for (const id of ['m', 'fresh']) {
@@ -469,6 +473,9 @@ describe('bad writes: 400, and nothing is stored', () => {
       [200, 1],
       [503, 1],
     ])
+    // The refusal names the first bad status; 0 and 999 in a typed array are fine.
+    expect((store.ingestSamples('m', Float64Array.of(5, 6, 7), Uint16Array.of(200, 1000, 1001)) as IngestRefusal).message).toMatch(/1000/)
+    expect(store.ingestSamples('m', Float64Array.of(5, 6), Uint16Array.of(0, 999))).toBe(2)
   })
 
   it('the reason names status when only the status is wrong', async () => {

@@ -55,7 +55,7 @@ export class SampleRing {
   private next = 0
   private len = 0
   private statuses: Uint16Array | undefined = undefined
-  /** Bumped by every mutation (wrapping at 2^31): equal counts, no change in between. */
+  /** Bumped by every mutation, as an int32 (it wraps after 2^32): equal counts, no change in between. */
   private changes = 0
 
   constructor(maxCapacity: number, pool: RingPool = DEFAULT_RING_POOL, initialCapacity = INITIAL_CAPACITY) {
@@ -75,9 +75,10 @@ export class SampleRing {
   }
 
   /**
-   * Mutations so far, modulo 2^31. A reader that saw the same count before saw the
-   * same samples at the same logical indices (unless exactly a multiple of 2^31
-   * mutations came in between; MetricStore also compares the last write's time).
+   * Mutations so far, as an int32 that wraps after 2^32. A reader that saw the same
+   * count before saw the same samples at the same logical indices (unless exactly a
+   * multiple of 2^32 mutations came in between; MetricStore also compares the last
+   * write's time).
    */
   get changeCount(): number {
     return this.changes
