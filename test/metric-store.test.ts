@@ -7,7 +7,19 @@ import { type Quantile, quantile } from '../src/store/quantile.js'
 import type { RingPool } from '../src/store/ring-pool.js'
 import type { SampleRing } from '../src/store/sample-ring.js'
 import { ServiceSlot } from '../src/store/service-counters.js'
-import { type TimedSample, closeToMean, inWindow, isValidQuantileText, manualClock, nearestRank, refBucketIndex, refMax, refMean, refMin } from './reference.js'
+import {
+  type TimedSample,
+  closeToMean,
+  inWindow,
+  isValidQuantileText,
+  manualClock,
+  nearestRank,
+  refBucketIndex,
+  refMax,
+  refMean,
+  refMin,
+  ringContents,
+} from './reference.js'
 
 const WINDOW_MS = 60_000
 
@@ -343,6 +355,76 @@ describe('MetricStore jobs', () => {
     clock.advance(5)
     store.snapshot(m, { windowMs: WINDOW_MS }) // reads are not writes
     expect(m.lastWriteAt).toBe(created + 80)
+  })
+})
+
+describe('MetricStore arrival times', () => {
+  /** A clock that moves 1 ms at every reading, and counts them. */
+  function tickingStore() {
+    let t = 1_000
+    let reads = 0
+    const store = new MetricStore({
+      maxMetrics: 100,
+      maxSamples: 1000,
+      windowMs: WINDOW_MS,
+      now: () => {
+        reads++
+        return ++t
+      },
+    })
+    return { store, reads: () => reads }
+  }
+  const times = (m: Metric) => ringContents(m).map((s) => s.time)
+
+  it('stamps each write outside arrivingTogether with a reading of its own', () => {
+    const { store } = tickingStore()
+    store.ingestSamples('a', 1)
+    store.ingestSamples('a', 2)
+    store.ingestSamples('a', [3, 4])
+    expect(times(acquire(store, 'a'))).toEqual([1_002, 1_003, 1_004, 1_004])
+  })
+
+  it('stamps everything recorded inside arrivingTogether with one reading: samples, batches, job events, new metrics', () => {
+    const { store, reads } = tickingStore()
+    const before = reads()
+    const result = store.arrivingTogether(() => {
+      store.ingestSamples('a', 1)
+      store.ingestSamples('b', [2, 3], 200)
+      store.ingestSamples('a', 4)
+      store.ingestJobEvents('c', 'started', 2)
+      return 'done'
+    })
+    expect(result).toBe('done')
+    expect(reads() - before).toBe(1)
+    const t = acquire(store, 'a').lastWriteAt
+    expect(times(acquire(store, 'a'))).toEqual([t, t])
+    expect(times(acquire(store, 'b'))).toEqual([t, t])
+    expect(acquire(store, 'c').lastWriteAt).toBe(t)
+    // Afterwards, every write reads the clock again.
+    store.ingestSamples('a', 5)
+    expect(times(acquire(store, 'a'))).toEqual([t, t, t + 1])
+  })
+
+  it('keeps the outer reading in a nested call, and lets go of it when the record throws', () => {
+    const { store } = tickingStore()
+    store.arrivingTogether(() => {
+      store.ingestSamples('a', 1)
+      store.arrivingTogether(() => store.ingestSamples('a', 2))
+      store.ingestSamples('a', 3)
+    })
+    const [t] = times(acquire(store, 'a'))
+    expect(times(acquire(store, 'a'))).toEqual([t, t, t])
+    expect(() =>
+      store.arrivingTogether(() => {
+        store.ingestSamples('a', 4)
+        throw new Error('door failed')
+      }),
+    ).toThrow('door failed')
+    store.ingestSamples('a', 5)
+    store.ingestSamples('a', 6)
+    const last = times(acquire(store, 'a')).slice(-3)
+    expect(last[1]).toBeGreaterThan(last[0])
+    expect(last[2]).toBeGreaterThan(last[1])
   })
 })
 

@@ -1,9 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { BadLineLog } from '../src/statsd/bad-line-log.js'
 import { cleanKey } from '../src/statsd/key-cleaning.js'
+import { LineIngest } from '../src/statsd/line-ingest.js'
 import { LineKind, LineParser } from '../src/statsd/line-parser.js'
+import { StatsdCounters } from '../src/statsd/statsd-counters.js'
 import { TcpLineFramer, MAX_TCP_LINE_BYTES } from '../src/statsd/tcp-line-framer.js'
 import { METRIC_ID_PATTERN } from '../src/store/ingest.js'
+import { MetricStore } from '../src/store/metric-store.js'
 import { NO_STATUS } from '../src/store/sample-layout.js'
 import { decimalText, nameText, nearValidLine } from './statsd-arbitraries.js'
 import { cleanKeyRef, msToNsRef, type RefLine, refParseLine } from './statsd-reference.js'
@@ -246,5 +250,25 @@ describe('TCP line framing', () => {
     const got = frame([Buffer.from('ok:1|ms\nb'), ...pieces])
     expect(got.text).toBe('ok:1|ms\n')
     expect(got.overLong).toBe(true)
+  })
+})
+
+describe('LineIngest arrival times', () => {
+  it("stamps a datagram's lines with one clock reading, and the next datagram with another", () => {
+    let t = 1_000
+    const store = new MetricStore({ maxMetrics: 10, maxSamples: 100, windowMs: 60_000, now: () => ++t })
+    const quiet = { level: 'info', info() {}, warn() {}, debug() {}, error() {} }
+    const lines = new LineIngest(store, new StatsdCounters(), new BadLineLog(quiet))
+    const source = { address: '127.0.0.1', port: 9 }
+    lines.ingest('a:1|ms\nb:2|ms\na:3|ms|@0.5\nc:1|c', 1, 'udp', source)
+    lines.ingest('a:4|ms', 1, 'udp', source)
+    const times = (id: string) => {
+      const out: number[] = []
+      store.get(id)?.forEach((_value, time) => out.push(time))
+      return out
+    }
+    const [first] = times('a')
+    expect(times('a')).toEqual([first, first, first + 1])
+    expect(times('b')).toEqual([first])
   })
 })

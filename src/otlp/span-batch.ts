@@ -107,11 +107,15 @@ export class SpanBatch {
 
   /** Records every span not rejected yet, at the store's current time; a refusal of the store rejects that call's spans. */
   record(store: MetricStore): BatchResult {
-    let recorded = 0
-    for (const group of this.groups.values()) {
-      recorded += this.ingest(store, group.id, group.statusLatencies, group.statuses)
-      recorded += this.ingest(store, group.id, group.latencies, NO_STATUS)
-    }
+    // The spans arrived together: one clock reading stamps them all.
+    const recorded = store.arrivingTogether(() => {
+      let sum = 0
+      for (const group of this.groups.values()) {
+        sum += this.ingest(store, group.id, group.statusLatencies, group.statuses)
+        sum += this.ingest(store, group.id, group.latencies, NO_STATUS)
+      }
+      return sum
+    })
     let rejected = 0
     const parts: string[] = []
     for (const [reason, r] of this.rejections) {

@@ -31,18 +31,8 @@ export class LineIngest {
     const tally = this.tally
     tally.clear()
     tally.packets = packets
-    const length = text.length
-    let start = 0
-    while (start < length) {
-      let lineBreak = text.indexOf('\n', start)
-      if (lineBreak < 0) lineBreak = length
-      const end = lineBreak > start && text.charCodeAt(lineBreak - 1) === CR ? lineBreak - 1 : lineBreak
-      if (end > start) {
-        tally.lines++
-        this.apply(text, start, end, transport, source)
-      }
-      start = lineBreak + 1
-    }
+    // The lines arrived together: one clock reading stamps them all.
+    this.store.arrivingTogether(() => this.applyLines(text, transport, source))
     this.counters.add(tally)
   }
 
@@ -54,6 +44,21 @@ export class LineIngest {
     tally.bad = 1
     this.badLines.report(reason, text, 0, text.length, transport, source)
     this.counters.add(tally)
+  }
+
+  private applyLines(text: string, transport: 'udp' | 'tcp', source: LineSource): void {
+    const length = text.length
+    let start = 0
+    while (start < length) {
+      let lineBreak = text.indexOf('\n', start)
+      if (lineBreak < 0) lineBreak = length
+      const end = lineBreak > start && text.charCodeAt(lineBreak - 1) === CR ? lineBreak - 1 : lineBreak
+      if (end > start) {
+        this.tally.lines++
+        this.apply(text, start, end, transport, source)
+      }
+      start = lineBreak + 1
+    }
   }
 
   private apply(text: string, start: number, end: number, transport: 'udp' | 'tcp', source: LineSource): void {

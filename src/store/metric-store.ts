@@ -7,7 +7,6 @@ import { type ReadOptions, readOptionsKey } from './read-options.js'
 import { RingPool } from './ring-pool.js'
 import { NO_STATUS } from './sample-layout.js'
 import { ServiceCounters } from './service-counters.js'
-import { taskClock } from './task-clock.js'
 import { forEachInSlices } from './time-slices.js'
 
 /** The statistics every windowed answer reports (a snapshot, a point of a series), JSON-shaped. */
@@ -84,6 +83,8 @@ export class MetricStore {
   readonly bucketBoundsNs: Float64Array
   readonly service = new ServiceCounters()
   readonly now: () => number
+  /** The one clock reading of the arrivals being recorded together (arrivingTogether); NaN otherwise. */
+  private arrivalTime = Number.NaN
   private readonly metrics = new Map<string, Metric>()
   private readonly slab: CounterSlab
   private readonly shared: MetricShared
@@ -98,7 +99,8 @@ export class MetricStore {
     const buckets = new BucketIndex(options.bucketBoundsNs ?? DEFAULT_BUCKET_BOUNDS_NS)
     this.bucketBoundsNs = buckets.bounds
     // Monotonic, read as Unix ms: a wall-clock jump never reorders or drops samples.
-    this.now = options.now ?? taskClock(() => performance.timeOrigin + performance.now())
+    const origin = performance.timeOrigin
+    this.now = options.now ?? (() => origin + performance.now())
     this.slab = new CounterSlab(blockWidth(this.bucketBoundsNs.length + 1))
     // Ring storage: small rings share chunks instead of each holding a typed array.
     this.shared = new MetricShared(buckets, new RingPool(), this.maxSamples)
@@ -143,6 +145,29 @@ export class MetricStore {
     return count
   }
 
+  /**
+   * Runs `record` with one clock reading for every sample and event it records:
+   * what arrived together (a StatsD datagram's lines, an OTLP request's spans) is
+   * stamped together, and a door that makes many ingest calls per message reads
+   * the clock once (~80 ns a reading here) instead of once per call. A call inside
+   * another keeps the outer reading.
+   */
+  arrivingTogether<T>(record: () => T): T {
+    if (!Number.isNaN(this.arrivalTime)) return record()
+    this.arrivalTime = this.now()
+    try {
+      return record()
+    } finally {
+      this.arrivalTime = Number.NaN
+    }
+  }
+
+  /** The time to stamp a write with: the held reading of arrivingTogether, or the clock's. */
+  private arrivedAt(): number {
+    const held = this.arrivalTime
+    return Number.isNaN(held) ? this.now() : held
+  }
+
   /** The metric for a write, created on first use once its id is checked; a refusal when the id is bad or the store full. */
   private acquireChecked(id: string): Metric | IngestRefusal {
     // Every id in the map passed checkMetricId when it was created: only new ids are checked.
@@ -161,7 +186,7 @@ export class MetricStore {
     const existing = this.metrics.get(id)
     if (existing !== undefined) return existing
     if (this.metrics.size >= this.maxMetrics) return undefined
-    const metric = new Metric(id, this.shared, this.slab.allocate(), this.now())
+    const metric = new Metric(id, this.shared, this.slab.allocate(), this.arrivedAt())
     this.metrics.set(id, metric)
     return metric
   }
@@ -220,18 +245,18 @@ export class MetricStore {
 
   /** Records one checked latency (integer ns, 1..2^53-1): the step after ingestSamples' checks. */
   recordLatency(metric: Metric, value: number, status: number = NO_STATUS): void {
-    metric.record(value, this.now(), status)
+    metric.record(value, this.arrivedAt(), status)
     this.unpublishedSamples++
   }
 
   /** Records a checked batch; every value gets the same arrival time. */
   recordLatencies(metric: Metric, values: ArrayLike<number>, status: number | ArrayLike<number> = NO_STATUS): void {
-    metric.recordBatch(values, this.now(), status)
+    metric.recordBatch(values, this.arrivedAt(), status)
     this.service.samplesAccepted(values.length)
   }
 
   recordJob(metric: Metric, event: JobEvent, count: number): void {
-    metric.recordJob(event, count, this.now())
+    metric.recordJob(event, count, this.arrivedAt())
   }
 
   /** Adds a metric's pending samples to its histogram (before reading the histogram). */
