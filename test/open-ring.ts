@@ -14,10 +14,6 @@ export class OpenRing extends SampleRing {
     super.pushMany(values, time, status)
   }
 
-  override clear(): void {
-    super.clear()
-  }
-
   override release(): void {
     super.release()
   }

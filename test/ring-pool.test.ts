@@ -213,7 +213,6 @@ describe('pooled rings match plain-array models (property)', () => {
     | { kind: 'pushMany'; ring: number; values: number[]; dt: number }
     | { kind: 'window'; ring: number; back: number }
     | { kind: 'release'; ring: number }
-    | { kind: 'clear'; ring: number }
 
   const RINGS = 6
   const ringIndex = fc.nat(RINGS - 1)
@@ -230,7 +229,6 @@ describe('pooled rings match plain-array models (property)', () => {
     },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('window' as const), ring: ringIndex, back: fc.integer({ min: -1, max: 30 }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), ring: ringIndex }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), ring: ringIndex }) },
   )
 
   /** The region a ring holds (private fields, read for the overlap check only). */
@@ -272,9 +270,6 @@ describe('pooled rings match plain-array models (property)', () => {
               const dest = new Float64Array(rings[i].size)
               const count = rings[i].copyWindow(since, dest)
               expect(Array.from(dest.subarray(0, count))).toEqual(inside)
-            } else if (op.kind === 'clear') {
-              rings[i].clear()
-              models[i] = []
             } else {
               // Release, then a new ring in its place: it may take the region just freed.
               rings[i].release()

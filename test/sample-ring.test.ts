@@ -101,17 +101,6 @@ describe('OpenRing wrap-around', () => {
     }
     expect(ring.byteLength).toBe(16)
   })
-
-  it('clear() empties the ring and later pushes start fresh', () => {
-    const ring = new OpenRing(4)
-    for (let i = 0; i < 6; i++) ring.push(i, i)
-    ring.clear()
-    expect(ring.size).toBe(0)
-    expect(ringContents(ring)).toEqual([])
-    expect(windowOf(ring, -Infinity).count).toBe(0)
-    ring.push(42, 100)
-    expect(ringContents(ring)).toEqual([{ value: 42, time: 100 }])
-  })
 })
 
 describe('OpenRing.copyWindow', () => {

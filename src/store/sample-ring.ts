@@ -161,13 +161,6 @@ export class SampleRing {
     this.len = Math.min(cap, this.len + n - from)
   }
 
-  /** Empties the ring; keeps its region and status column. */
-  protected clear(): void {
-    this.changes = (this.changes + 1) | 0
-    this.next = 0
-    this.len = 0
-  }
-
   /**
    * Gives the region back to the pool and leaves the ring empty for good: size and
    * capacity 0, later pushes ignored. Called when the metric is deleted.
