@@ -743,6 +743,33 @@ describe('MetricStore histogram buckets past 32 bits', () => {
   })
 })
 
+describe('MetricStore samples per status past 32 bits', () => {
+  it('stay exact across 2^32: single samples, one status for a batch, a status per value, and after the table grows', () => {
+    const { store } = makeStore()
+    const near = { '200': 2 ** 32 - 1, '404': 2 ** 32 - 3, '503': 2 ** 32 + 5 }
+    const total = Object.values(near).reduce((a, b) => a + b, 0)
+    const jobs = { created: 0, started: 0, completed: 0, failed: 0, retried: 0 }
+    store.restore('m', { total, sumNs: total, jobs, statuses: near }, 0, [])
+    const counts = () => Object.fromEntries(acquire(store, 'm').statusCounts())
+    expect(counts()).toEqual({ 200: 2 ** 32 - 1, 404: 2 ** 32 - 3, 503: 2 ** 32 + 5 })
+    store.ingestSamples('m', 5, 200)
+    expect(counts()[200]).toBe(2 ** 32)
+    store.ingestSamples('m', [1, 2, 3], [200, 404, 404])
+    expect(counts()).toEqual({ 200: 2 ** 32 + 1, 404: 2 ** 32 - 1, 503: 2 ** 32 + 5 })
+    store.ingestSamples('m', [1, 2], 404)
+    store.ingestSamples('m', 7, 503)
+    expect(counts()).toEqual({ 200: 2 ** 32 + 1, 404: 2 ** 32 + 1, 503: 2 ** 32 + 6 })
+    // Three new statuses grow the table past its first four entries; the totals move with it.
+    store.ingestSamples('m', [1, 2, 3, 4], [0, 301, 999, 200])
+    store.ingestSamples(
+      'm',
+      Array.from({ length: 2 ** 12 }, () => 1),
+      404,
+    )
+    expect(counts()).toEqual({ 0: 1, 200: 2 ** 32 + 2, 301: 1, 404: 2 ** 32 + 1 + 2 ** 12, 503: 2 ** 32 + 6, 999: 1 })
+  })
+})
+
 describe('MetricStore service samples_total', () => {
   it('counts every accepted sample across metrics, including deleted ones, exactly past 2^32', () => {
     const { store } = makeStore()
