@@ -50,8 +50,10 @@ const scannable = fc.integer({ min: 1, max: 999_999_999_999_999 })
 
 /** Statuses as JSON writes them: 0..999. */
 const statusValue = fc.integer({ min: 0, max: 999 })
+/** Statuses as traffic has them: mostly runs of a few (the scanner reads a repeated one as a word). */
+const statusInRuns = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(200, 204, 503, 0) }, { weight: 1, arbitrary: statusValue })
 /** No status, one for every value, or an array (of any length: whether it matches is the domain's check). */
-const statusPart = fc.option(fc.oneof(statusValue, fc.array(statusValue, { minLength: 1, maxLength: 60 })), { nil: undefined })
+const statusPart = fc.option(fc.oneof(statusValue, fc.array(statusInRuns, { minLength: 1, maxLength: 60 })), { nil: undefined })
 
 /** A batch body as a client might write it: the canonical shape with JSON whitespace between tokens, and maybe a status. */
 const manyText = fc
@@ -152,8 +154,22 @@ describe('the latency body scanner', () => {
     ['a status exponent in an array', '{"latency_ns":[1],"status":[2e2]}'],
     ['a negative status in an array', '{"latency_ns":[1],"status":[-200]}'],
     ['a truncated status array', '{"latency_ns":[1,2],"status":[200,20'],
+    ['a status of 2000 after a run of 200', '{"latency_ns":[1,2,3],"status":[200,200,2000]}'],
+    ['a fractional status after a run', '{"latency_ns":[1,2,3],"status":[200,200,200.5]}'],
+    ['a trailing comma after a run', '{"latency_ns":[1,2],"status":[200,200,]}'],
+    ['a truncated run', '{"latency_ns":[1,2],"status":[200,200,'],
   ])('declines %s, leaving it to JSON.parse and the schema', (_, text) => {
     expect(scan(text)).toBeUndefined()
+  })
+
+  it('reads runs of a status, broken by others, by whitespace and by the end of the array', () => {
+    const values = Array.from({ length: 9 }, (_, i) => i + 1)
+    expect(scanned(`{"latency_ns":[${values.join(',')}],"status":[200,200,200,404,200,200, 200,200,0]}`)).toEqual({
+      values,
+      status: [200, 200, 200, 404, 200, 200, 200, 200, 0],
+    })
+    expect(scanned(`{"latency_ns":[1,2,3,4],"status":[503,503,503,503]}`)).toEqual({ values: [1, 2, 3, 4], status: [503, 503, 503, 503] })
+    expect(scanned(`{"latency_ns":[1,2,3],"status":[200,200 ,200]}`)).toEqual({ values: [1, 2, 3], status: [200, 200, 200] })
   })
 
   it('takes up to MAX_BATCH values and declines one more', () => {
