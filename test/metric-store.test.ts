@@ -608,6 +608,30 @@ describe('MetricStore snapshot objects', () => {
   })
 })
 
+describe('MetricStore snapshots of a kept window', () => {
+  it('are fresh objects too: mutating one (statuses included) does not change the window the metric keeps', () => {
+    const { store } = makeStore({ maxSamples: 4_000 })
+    const m = acquire(store, 'api')
+    const values = Array.from({ length: 2_000 }, (_, i) => i + 1)
+    store.ingestSamples(
+      'api',
+      values,
+      values.map((v) => (v % 10 === 0 ? 503 : 200)),
+    )
+    const options = { windowMs: WINDOW_MS, quantiles: parse(['0.9']) }
+    const first = store.snapshot(m, options)
+    const pristine = structuredClone(first)
+    expect(first.statuses).toEqual({ 200: 1_800, 503: 200 })
+    first.statuses['200'] = -1
+    first.statuses['999'] = 1
+    ;(first.quantiles as Record<string, number | null>)['0.9'] = -1
+    first.count = -1
+    const second = store.snapshot(m, options)
+    expect(second).toEqual(pristine)
+    expect(second.statuses).not.toBe(first.statuses)
+  })
+})
+
 describe('MetricStore histogram buckets', () => {
   function bucketCounts(store: MetricStore, m: Metric): number[] {
     store.settle(m)

@@ -327,7 +327,8 @@ export class MetricStore {
       window_ms: options.windowMs,
       total: metric.total,
       ...windowedStats(stats, options),
-      statuses: stats.statuses ?? {},
+      // A copy: the stats may be a kept window's, shared with the next read.
+      statuses: { ...stats.statuses },
       error_rate: stats.withStatus === 0 ? null : stats.errors / stats.withStatus,
       jobs: metric.jobCounts(),
     }
