@@ -93,13 +93,16 @@ if (process.argv[1] === SELF && process.argv[2] === '--child') {
   const series = Array.from({ length: METRICS }, () => new PlainSeries(10_000))
 
   // Inside arrivingTogether, as a door records a message of many samples: one clock reading
-  // for the loop. A lone ingest call reads the clock once more (~80 ns here).
-  const singleService = (n) =>
-    store.arrivingTogether(() => {
-      const t0 = performance.now()
-      for (let i = 0; i < n; i++) store.recordLatency(metrics[i % METRICS], values[i & MASK])
-      return ((performance.now() - t0) * 1e6) / n
-    })
+  // for the loop. A lone ingest call reads the clock once more (~80 ns here). The loop is a
+  // function of its own with n as a parameter, like the baseline's: written inline in the
+  // closure given to arrivingTogether, the same loop measured 20-23 ns instead of 15-16 ns
+  // per sample (n read from the closure's context on every turn; same store, 3 processes each).
+  const singleServiceLoop = (n) => {
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) store.recordLatency(metrics[i % METRICS], values[i & MASK])
+    return ((performance.now() - t0) * 1e6) / n
+  }
+  const singleService = (n) => store.arrivingTogether(() => singleServiceLoop(n))
   const singleBaseline = (n) => {
     const t0 = performance.now()
     for (let i = 0; i < n; i++) series[i % METRICS].push(values[i & MASK])
