@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterEach, expect } from 'vitest'
 import { type Config, loadConfig } from '../src/config.js'
 import { type Service, type ServiceHooks, startService } from '../src/service.js'
+import { type Series, TooManyPoints } from '../src/store/metric-store.js'
 
 /** The service's defaults, on a free loopback port, silent. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -47,4 +48,10 @@ export function expectError(res: LightMyRequestResponse, status: number): string
   expect(body).toMatchObject({ statusCode: status, error: STATUS_CODES[status] })
   expect(typeof body.message).toBe('string')
   return body.message as string
+}
+
+/** The series the store computed; fails the test when the store refused it (too many points). */
+export function computedSeries(series: Series | TooManyPoints): Series {
+  if (series instanceof TooManyPoints) throw new Error(`the store refused the series: ${series.points} points`)
+  return series
 }

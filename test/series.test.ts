@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MetricStore, type SeriesPoint } from '../src/store/metric-store.js'
-import { build, expectError, postJson } from './helper.js'
+import { build, computedSeries, expectError, postJson } from './helper.js'
 import { type RefReadOptions, type TimedStatusSample, alignMean, manualClock, refSeries, refStats } from './reference.js'
 import { CLOCK_START, quantileArb, readOptions, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
 
@@ -114,7 +114,7 @@ describe('every point of a series vs the sort-based reference (property)', () =>
         const kept = replayIntoStore(store, 'm', clock, writes).slice(-maxSamples)
         for (const read of reads) {
           clock.advance(read.advanceMs)
-          const series = await store.series(store.get('m')!, readOptions(read), read.stepMs)
+          const series = computedSeries(await store.series(store.get('m')!, readOptions(read), read.stepMs))
           const want = refPoints(kept, clock.now(), read.windowMs, read.stepMs, read)
           expect(series.step_ms).toBe(read.stepMs)
           expect(series.window_ms).toBe(read.windowMs)
@@ -141,7 +141,7 @@ describe('every point of a series vs the sort-based reference (property)', () =>
           { advanceMs: 0, windowMs: WINDOW_MS, stepMs: 1_000, status: ['2xx'], quantiles: ['0.001', '0.9'], le: ['1000', '500000'] },
           { advanceMs: 0, windowMs: 10_000, stepMs: 2_000, status: ['5xx'] },
         ] satisfies SeriesRead[]) {
-          const series = await store.series(store.get('m')!, readOptions(read), read.stepMs)
+          const series = computedSeries(await store.series(store.get('m')!, readOptions(read), read.stepMs))
           const want = refPoints(samples, clock.now(), read.windowMs, read.stepMs, read)
           expect(Math.max(...want.map((p) => p.count)), 'samples the fullest step selects from').toBeGreaterThan(read.status?.[0] === '5xx' ? 100 : 1_024)
           expect(aligned(series.points, want)).toEqual(want)
@@ -374,7 +374,7 @@ describe('step_ms', () => {
 
   it('more than 10,000 points is 400 with a message naming the limit; up to the limit answers', async () => {
     const app = await withSample()
-    // window W at step S has up to ceil(W / S) + 1 points.
+    // window W at step S overlaps ceil(W / S) or ceil(W / S) + 1 steps, by where now falls.
     for (const query of ['window_ms=10000&step_ms=1', 'window_ms=60000&step_ms=5', 'step_ms=1']) {
       const message = expectError(await app.inject({ method: 'GET', url: `/metrics/m/series?${query}` }), 400)
       expect(message, query).toMatch(/10,?000/)
@@ -389,9 +389,25 @@ describe('step_ms', () => {
     }
   })
 
+  it('the limit counts the points of the series at the time it is asked for: 10,000 answers, 10,001 is 400', async () => {
+    // A window of 19,999 ms at 2 ms steps overlaps 10,000 steps when now is odd, 10,001 when it is even.
+    const clock = manualClock(CLOCK_START + 1)
+    const app = await start({ now: clock.now })
+    await postJson(app, '/metrics/m/latency', { latency_ns: 5 })
+    const url = '/metrics/m/series?window_ms=19999&step_ms=2'
+    const { points } = await get(app, url)
+    expect(points).toHaveLength(MAX_POINTS)
+    expect(points[0].t_ms).toBe(CLOCK_START + 1 - 19_999)
+    expect(points.reduce((s: number, p: SeriesPoint) => s + p.count, 0)).toBe(1)
+    clock.advance(1)
+    const message = expectError(await app.inject({ method: 'GET', url }), 400)
+    expect(message).toContain('10001 points')
+    expect(message).toMatch(/at most 10,?000/)
+  })
+
   it('a step longer than the window gives one or two points', async () => {
     const app = await withSample()
-    for (const step of [60_001, 1_000_000, 10 ** 14]) {
+    for (const step of [60_001, 1_000_000, 10 ** 14, Number.MAX_SAFE_INTEGER]) {
       const { points } = await get(app, `/metrics/m/series?step_ms=${step}`)
       expect(points.length, String(step)).toBeGreaterThanOrEqual(1)
       expect(points.length, String(step)).toBeLessThanOrEqual(2)
@@ -402,7 +418,8 @@ describe('step_ms', () => {
 
   it('bad step_ms is 400 naming step_ms', async () => {
     const app = await withSample()
-    for (const text of ['0', '-1', '1.5', 'abc', '', '1e3', '0x10', '%201', '1,2', '-0']) {
+    // Past 2^53 - 1 a step would not be exact (and 309 digits would read as Infinity).
+    for (const text of ['0', '-1', '1.5', 'abc', '', '1e3', '0x10', '%201', '1,2', '-0', '9007199254740992', '1'.repeat(17), '9'.repeat(400)]) {
       const message = expectError(await app.inject({ method: 'GET', url: `/metrics/m/series?step_ms=${text}` }), 400)
       expect(message, text).toMatch(/step_ms/)
     }

@@ -9,7 +9,7 @@ import { type ReadOptions, parseQuantiles, parseStatusFilter, parseThresholds } 
 import { NO_STATUS } from '../src/store/sample-layout.js'
 import { decodeState, encodeState } from '../src/store/state-file.js'
 import { type Service, startService } from '../src/service.js'
-import { postJson, testConfig } from './helper.js'
+import { computedSeries, postJson, testConfig } from './helper.js'
 import { exactSum, manualClock, refBucketIndex } from './reference.js'
 import { CLOCK_START, replayIntoStore, writesArb } from './status-writes.js'
 
@@ -40,7 +40,7 @@ async function observe(store: MetricStore, id: string, stepMs: number) {
   const metric = store.get(id)!
   return {
     snapshots: READS.map((options) => store.snapshot(metric, options)),
-    series: await Promise.all(READS.map((options) => store.series(metric, options, stepMs))),
+    series: await Promise.all(READS.map(async (options) => computedSeries(await store.series(metric, options, stepMs)))),
     statusTotals: metric.statusCounts(),
   }
 }
@@ -300,7 +300,7 @@ describe('a state file of the release before statuses (test/fixtures/state-v1.bi
     expect(store.snapshot(c, { windowMs: 1_200 }).count).toBe(1)
     expect(store.snapshot(c, { windowMs: 701 }).count).toBe(1)
     expect(store.snapshot(c, { windowMs: 700 }).count).toBe(0)
-    const series = await store.series(c, { windowMs: 2_000 }, 100) // NOW is a multiple of 100
+    const series = computedSeries(await store.series(c, { windowMs: 2_000 }, 100)) // NOW is a multiple of 100
     expect(series.points.filter((p) => p.count > 0).map((p) => [NOW - p.t_ms, p.count, p.min_ns, p.max_ns])).toEqual([
       [1_200, 4, 1_200, 98_000],
       [700, 1, 7_000_000_000, 7_000_000_000],

@@ -340,11 +340,14 @@ export class MetricStore {
    * oldest first, empty ones included. The first holds only samples inside the
    * window; the last is the step in progress. Steps are computed in time slices.
    */
-  async series(metric: Metric, options: ReadOptions, stepMs: number): Promise<Series> {
+  async series(metric: Metric, options: ReadOptions, stepMs: number): Promise<Series | TooManyPoints> {
     const now = this.now()
     const since = now - options.windowMs
     const firstStep = Math.floor(since / stepMs)
     const lastStep = Math.floor(now / stepMs)
+    // Counted at this reading of the clock: a window that is not a whole number of
+    // steps overlaps one step more or fewer depending on where now falls.
+    if (lastStep - firstStep + 1 > MAX_SERIES_POINTS) return new TooManyPoints(lastStep - firstStep + 1)
     const points: SeriesPoint[] = []
     await forEachInSlices(stepIndices(firstStep, lastStep), (k) => {
       const start = k * stepMs
@@ -360,9 +363,9 @@ export class MetricStore {
   }
 }
 
-/** The most points a series over windowMs at stepMs can have, whatever the alignment. */
-export function maxSeriesPoints(windowMs: number, stepMs: number): number {
-  return Math.ceil(windowMs / stepMs) + 1
+/** A series refused: at the time it was asked for, its steps would have been `points` > MAX_SERIES_POINTS. */
+export class TooManyPoints {
+  constructor(readonly points: number) {}
 }
 
 function* stepIndices(first: number, last: number): Generator<number> {

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { OtlpCounters } from '../../otlp/otlp-counters.js'
 import type { StatsdCounters } from '../../statsd/statsd-counters.js'
-import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, maxSeriesPoints } from '../../store/metric-store.js'
+import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, TooManyPoints } from '../../store/metric-store.js'
 import type { StateSaveStatus } from '../../store/state-persistence.js'
 import { BadQueryError, MetricNotFoundError } from '../errors.js'
 import { CONTENT_TYPES, negotiate, parseFormat } from '../exposition/negotiate.js'
@@ -114,7 +114,13 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{
       const metric = requireMetric(store, request.params.id)
       const options = parseReadQuery(request.query, store.windowMs)
       const stepMs = parseStep(request.query.step_ms, options.windowMs)
-      return store.series(metric, options, stepMs)
+      const series = await store.series(metric, options, stepMs)
+      if (series instanceof TooManyPoints) {
+        throw new BadQueryError(
+          `step_ms ${stepMs} over window_ms ${options.windowMs} gives ${series.points} points; a series has at most ${MAX_SERIES_POINTS}: use a larger step_ms or a shorter window_ms`,
+        )
+      }
+      return series
     },
   )
 
@@ -148,16 +154,15 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{
   )
 }
 
-/** ?step_ms=: an integer >= 1 giving at most MAX_SERIES_POINTS points; by default the window / 60, rounded up. */
+/**
+ * ?step_ms=: an integer 1..2^53-1 (exact, and echoed as sent); by default the window
+ * / 60, rounded up. Whether it gives too many points is the series' own check.
+ */
 function parseStep(text: string | undefined, windowMs: number): number {
   if (text === undefined) return Math.ceil(windowMs / 60)
-  const step = /^\d+$/.test(text) ? Number(text) : NaN // past 2^53 inexact, but any step past the window gives 2 points
-  if (!(step >= 1)) throw new BadQueryError(`step_ms must be an integer >= 1, got "${text}"`)
-  const points = maxSeriesPoints(windowMs, step)
-  if (points > MAX_SERIES_POINTS) {
-    throw new BadQueryError(
-      `step_ms ${step} over window_ms ${windowMs} gives up to ${points} points; a series has at most ${MAX_SERIES_POINTS}: use a larger step_ms or a shorter window_ms`,
-    )
+  const step = /^\d{1,16}$/.test(text) ? Number(text) : NaN
+  if (!(step >= 1 && step <= Number.MAX_SAFE_INTEGER)) {
+    throw new BadQueryError(`step_ms must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got "${text}"`)
   }
   return step
 }

@@ -46,7 +46,7 @@ export const InvalidIdError = errorResponse(
 )
 export const InvalidReadError = errorResponse(
   400,
-  'Invalid id, window_ms, quantiles or format',
+  'Invalid id or query: window_ms, quantiles, status, le_ns, step_ms (series) or format (GET /metrics)',
   'LT_BAD_QUERY',
   'window_ms must be an integer from 1 to 60000, got "0"',
 )

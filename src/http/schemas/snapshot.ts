@@ -23,7 +23,8 @@ export const SeriesQuery = Type.Object({
   ...ReadQuery.properties,
   step_ms: Type.Optional(
     Type.String({
-      description: 'Step length in ms, an integer >= 1 (default: the window / 60, rounded up); at most 10,000 points',
+      description:
+        'Step length in ms, an integer 1..2^53-1 (default: the window / 60, rounded up). A series of more than 10,000 points (counted at the time of the request) is 400',
       examples: ['1000'],
     }),
   ),
