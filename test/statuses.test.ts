@@ -570,4 +570,28 @@ describe('Prometheus families', () => {
     expect(family(later, 'latency_tracker_window_errors')).toEqual({ '{id="m"}': 0, '{id="plain"}': 0 })
     expect(family(later, 'latency_tracker_responses_total')).toEqual(family(text, 'latency_tracker_responses_total'))
   })
+
+  it('?status= filters the windowed families only; ?le_ns= is checked and adds nothing', async () => {
+    const app = await start()
+    await postJson(app, '/metrics/m/latency', { latency_ns: [10, 20, 30, 40], status: [200, 503, 0, 200] })
+    const scrape = async (query: string) => (await app.inject({ method: 'GET', url: `/metrics?format=prometheus&${query}` })).body
+    const all = await scrape('')
+    const errorsOnly = await scrape('status=5xx,0&quantiles=1')
+    expect(family(errorsOnly, 'latency_tracker_window_samples')).toEqual({ '{id="m"}': 2 })
+    expect(family(errorsOnly, 'latency_tracker_window_errors')).toEqual({ '{id="m"}': 2 })
+    expect(family(errorsOnly, 'latency_tracker_window_latency_seconds')['{id="m",quantile="1"}']).toBe(30e-9)
+    expect(family(await scrape('status=2xx'), 'latency_tracker_window_errors')).toEqual({ '{id="m"}': 0 })
+    // The cumulative families count every sample whatever the filter.
+    for (const name of ['latency_tracker_window_latency_seconds_count', 'latency_tracker_window_latency_seconds_sum', 'latency_tracker_responses_total']) {
+      expect(family(errorsOnly, name), name).toEqual(family(all, name))
+    }
+    const withThresholds = await scrape('le_ns=25')
+    for (const name of ['latency_tracker_window_latency_seconds', 'latency_tracker_window_samples', 'latency_tracker_window_errors']) {
+      expect(family(withThresholds, name), name).toEqual(family(all, name))
+    }
+    const types = (text: string) => text.match(/^# TYPE .*$/gm)
+    expect(types(withThresholds)).toEqual(types(all))
+    expectError(await app.inject({ method: 'GET', url: '/metrics?format=prometheus&le_ns=0' }), 400)
+    expectError(await app.inject({ method: 'GET', url: '/metrics?format=prometheus&status=6' + 'x' }), 400)
+  })
 })
