@@ -272,6 +272,17 @@ describe('POST /v1/traces, JSON mapping details', () => {
     ['a negative time', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":-5}]}]}]}', /endTimeUnixNano must be an unsigned/],
     ['a time past 2^64', `{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":"${2n ** 64n}"}]}]}]}`, /endTimeUnixNano must be an unsigned/],
     ['a huge time as an exponent', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":1.7e18}]}]}]}', /must be written as integer digits/],
+    [
+      'a time past 2^64 as a number',
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"endTimeUnixNano":123456789012345678901}]}]}]}',
+      /endTimeUnixNano must be an unsigned/,
+    ],
+    [
+      // A time past 2^53 makes the exact second pass read the whole body, and that parser recurses per level.
+      'a body nested too deeply for the exact pass',
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":1764460800000000001,"endTimeUnixNano":1764460800000000002}]}],"deep":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`,
+      /nests too deeply/,
+    ],
     ['a kind that is a name', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_SERVER"}]}]}]}', /kind must be a 32-bit integer/],
     ['a name that is a number', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":5}]}]}]}', /name must be a string/],
     [
@@ -297,6 +308,14 @@ describe('POST /v1/traces, JSON mapping details', () => {
     expect(res.statusCode, res.body).toBe(400)
     expect(res.json().message).toMatch(message)
     expect((await app.inject({ method: 'GET', url: '/metrics' })).json().metrics).toEqual([])
+  })
+
+  it('a long integer in a field it does not read changes nothing, also in the exact pass', async () => {
+    const app = await build()
+    const text = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x","startTimeUnixNano":1764460800000000001,"endTimeUnixNano":1764460800000000004}]}]}],"unread":${'9'.repeat(1_000)}}`
+    const res = await postTraces(app, 'application/json', text)
+    expect(res.statusCode, res.body).toBe(200)
+    expect(await snapshotOf(app, 'unknown_service:x')).toMatchObject({ count: 1, min_ns: 3 })
   })
 
   it('an empty JSON body is 400 (it is not JSON); an empty protobuf body is an empty request', async () => {

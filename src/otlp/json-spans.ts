@@ -1,4 +1,4 @@
-import { parse as parseLossless, parseNumberAndBigInt } from 'lossless-json'
+import { parse as parseLossless } from 'lossless-json'
 import { InvalidOtlpBodyError } from './otlp-errors.js'
 import { HTTP_STATUS_KEY, LEGACY_HTTP_STATUS_KEY, SERVICE_NAME_KEY, type SpanBatch } from './span-batch.js'
 
@@ -40,9 +40,10 @@ export function readJsonSpans(body: Buffer, newBatch: () => SpanBatch): SpanBatc
   let exactDoc: unknown
   try {
     // Duplicate keys: the last one wins, as with JSON.parse.
-    exactDoc = parseLossless(text, null, { parseNumber: parseNumberAndBigInt, onDuplicateKey: ({ newValue }) => newValue })
+    exactDoc = parseLossless(text, null, { parseNumber: exactNumber, onDuplicateKey: ({ newValue }) => newValue })
   } catch (err) {
-    throw invalid((err as Error).message)
+    // lossless-json recurses per level (JSON.parse above does not): a stack overflow is a body nested too deeply.
+    throw invalid(err instanceof RangeError ? 'it nests too deeply to read its 64-bit numbers exactly' : (err as Error).message)
   }
   try {
     const batch = newBatch()
@@ -51,6 +52,17 @@ export function readJsonSpans(body: Buffer, newBatch: () => SpanBatch): SpanBatc
   } catch (err) {
     throw invalidAt(err)
   }
+}
+
+/**
+ * A number in the exact pass: an integer of at most 20 digits (every 64-bit one) as a
+ * BigInt, anything else as a double. BigInt() of a long run of digits takes time
+ * quadratic in its length (15 million digits in an unread field: 2.9 s with the event
+ * loop blocked); no 64-bit field is longer, and a longer number in a field this door
+ * reads is out of range either way.
+ */
+function exactNumber(text: string): number | bigint {
+  return SIGNED.test(text) ? BigInt(text) : Number(text)
 }
 
 function invalidAt(err: unknown): Error {
@@ -141,7 +153,7 @@ function uint64(value: unknown, exact: boolean, field: string): bigint {
     if (v <= MAX_UINT64) return v
   } else if (typeof value === 'bigint' && value >= 0n && value <= MAX_UINT64) {
     return value
-  } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0) {
+  } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 64) {
     if (Number.isSafeInteger(value)) return BigInt(value)
     if (!exact) throw new InexactNumber()
     // Still a double in the exact pass: written with an exponent or a fraction, so not exact either.
