@@ -10,6 +10,8 @@ describe('unknown routes', () => {
     ['GET', '/metrics/x/nope'],
     ['POST', '/no/such/route'],
     ['GET', '/metrics/x/latency/extra?window_ms=5'],
+    // A route takes GET there (the OpenAPI page's files) but has no such file: 404, not a 405 allowing GET.
+    ['GET', '/docs/static/nope.js'],
   ])('%s %s is 404 with a code', async (method, url) => {
     const app = await build({ maxEventLoopDelayMs: 0 })
     const res = await app.inject({ method: method as 'GET', url })
