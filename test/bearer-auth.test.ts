@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { build, postJson } from './helper.js'
+import { build, expectError, postJson } from './helper.js'
 
 const AUTH = 'full-access-token-123'
 const READ = 'read-only-token-456'
@@ -37,6 +37,19 @@ describe('bearer tokens', () => {
     }
     const list = await app.inject({ method: 'GET', url: '/metrics', headers: auth(AUTH) })
     expect(list.json().metrics).toEqual([])
+  })
+
+  it('says whether the token is missing, malformed or not valid', async () => {
+    const app = await build({ authToken: AUTH })
+    for (const [headers, problem] of [
+      [{}, 'missing'],
+      [{ authorization: `Bearer ${AUTH} extra` }, 'malformed'],
+      [{ authorization: `Basic ${AUTH}` }, 'malformed'],
+      [auth('wrong'), 'not valid'],
+    ] as const) {
+      const res = await app.inject({ method: 'GET', url: '/metrics', headers })
+      expect(expectError(res, 401), JSON.stringify(headers)).toContain(`bearer token ${problem}`)
+    }
   })
 
   it('checks the token before the Content-Type: 401 without one, 403 for a read token, 415 only past the token', async () => {

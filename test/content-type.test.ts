@@ -98,3 +98,16 @@ describe('a POST without Content-Type elsewhere', () => {
     expect(res.headers.allow).toBe('DELETE, GET, HEAD')
   })
 })
+
+describe('a body without Content-Type on a route that takes none', () => {
+  it('DELETE /metrics/:id with a body is 415 saying the content-type is missing, and deletes nothing', async () => {
+    const app = await build()
+    await postJson(app, '/metrics/m/latency', { latency_ns: 9 })
+    const res = await app.inject({ method: 'DELETE', url: '/metrics/m', payload: 'x' })
+    expect(res.raw.req.headers['content-type']).toBeUndefined()
+    const message = expectError(res, 415)
+    expect(message).toMatch(/without content-type/)
+    expect(message).not.toMatch(/undefined/)
+    expect((await app.inject({ method: 'GET', url: '/metrics/m' })).statusCode).toBe(200)
+  })
+})

@@ -160,7 +160,9 @@ function errorHandler(this: FastifyInstance, err: FastifyError, request: Fastify
   this.log.debug({ err }, 'client error')
   const message =
     err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-      ? `content-type ${JSON.stringify(request.headers['content-type'])} is not supported: send the body as application/json`
+      ? request.headers['content-type'] === undefined
+        ? 'a body without content-type: send it as application/json'
+        : `content-type ${JSON.stringify(request.headers['content-type'])} is not supported: send the body as application/json`
       : err.message
   return reply.code(status).send({ statusCode: status, code: err.code, error: STATUS_CODES[status], message })
 }

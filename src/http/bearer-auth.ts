@@ -39,7 +39,7 @@ export function tokenCheck(options: TokenOptions): TokenCheck | undefined {
     if (isFull || (isRead && READ_METHODS.has(request.method))) return undefined
     if (isRead) return new ForbiddenError(request.method)
     reply.header('www-authenticate', 'Bearer realm="latency-tracker"')
-    return new UnauthorizedError(match === null ? 'missing' : 'not valid')
+    return new UnauthorizedError(match !== null ? 'not valid' : request.headers.authorization === undefined ? 'missing' : 'malformed')
   }
 }
 
