@@ -339,6 +339,7 @@ export class MetricStore {
    * [t, t + stepMs) with t a multiple of stepMs that overlaps [now - window, now],
    * oldest first, empty ones included. The first holds only samples inside the
    * window; the last is the step in progress. Steps are computed in time slices.
+   * TooManyPoints, and nothing computed, when more than MAX_SERIES_POINTS steps overlap it.
    */
   async series(metric: Metric, options: ReadOptions, stepMs: number): Promise<Series | TooManyPoints> {
     const now = this.now()

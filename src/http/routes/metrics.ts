@@ -155,8 +155,8 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{
 }
 
 /**
- * ?step_ms=: an integer 1..2^53-1 (exact, and echoed as sent); by default the window
- * / 60, rounded up. Whether it gives too many points is the series' own check.
+ * ?step_ms=: an integer 1..2^53-1, so exact; by default the window / 60, rounded up.
+ * Whether it gives too many points is the series' own check (MetricStore.series).
  */
 function parseStep(text: string | undefined, windowMs: number): number {
   if (text === undefined) return Math.ceil(windowMs / 60)
