@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http'
 import { connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { build } from './helper.js'
+import { build, postJson } from './helper.js'
 
 // Requests that Node's HTTP parser refuses before Fastify sees them, a request
 // that takes too long, and an HTTP/1.1 request without Host: each gets a JSON
@@ -118,5 +118,41 @@ describe('requests refused before routing: the error shape, counted, nothing sto
     const reply = await raw(app, 'GET /healthz HTTP/1.0\r\n\r\n')
     expect(reply.status, reply.body).toBe(200)
     expect(JSON.parse(reply.body)).toEqual({ status: 'ok' })
+  })
+})
+
+describe('pipelined requests on a connection that closes before they are answered', () => {
+  /** Opens a connection, writes `bytes` at once, and resolves when the server or `cut` closes it. */
+  async function pipeline(app: FastifyInstance, bytes: string, cut?: (socket: ReturnType<typeof connect>) => void): Promise<void> {
+    const { port } = app.server.address() as { port: number }
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.resume()
+    await once(socket, 'connect')
+    socket.write(bytes)
+    cut?.(socket)
+    await once(socket, 'close')
+  }
+
+  /** In-flight once every answer that can still come has come: only the read asking. */
+  async function settledInFlight(app: FastifyInstance): Promise<number> {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    return (await requests(app)).in_flight
+  }
+
+  const GET_HEALTH = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+
+  it('a malformed request after three good ones: none is left in flight', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    for (let i = 0; i < 3; i++) await pipeline(app, `${GET_HEALTH.repeat(3)}GARBAGE\r\n\r\n`)
+    expect(await settledInFlight(app)).toBe(1)
+  })
+
+  it('the client goes away with requests still queued: none is left in flight', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    for (let i = 0; i < 50; i++) await postJson(app, `/metrics/m${i}/latency`, { latency_ns: [1, 2, 3] })
+    const read = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'
+    for (let i = 0; i < 3; i++) await pipeline(app, read.repeat(5), (socket) => setImmediate(() => socket.destroy()))
+    expect(await settledInFlight(app)).toBe(1)
   })
 })

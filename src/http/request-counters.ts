@@ -1,5 +1,13 @@
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { ServiceCounters } from '../store/service-counters.js'
+
+/** Requests counted on a connection whose response has not closed yet. */
+const UNCLOSED = Symbol('unclosed responses')
+
+interface CountedSocket extends Socket {
+  [UNCLOSED]?: number
+}
 
 /**
  * Counts every request on arrival (in-flight gauge) and every response once it is
@@ -9,14 +17,36 @@ import type { ServiceCounters } from '../store/service-counters.js'
  * (sent) or it never was (abandoned: no longer in flight, not counted as sent).
  * One listener and no removals: an extra 'finish' listener (and the removal of
  * both) was measurable per request (bench S1-CPU). Nothing is allocated per request.
+ *
+ * Except for pipelined requests: when a connection closes, Node never closes the
+ * responses still queued behind the one being sent, so each connection also
+ * counts its unclosed responses, and once it has closed (and the response in
+ * progress with it) whatever is left is counted as abandoned.
  */
 export function requestTracker(counters: ServiceCounters): RequestTracker {
   function onClose(this: ServerResponse): void {
+    const socket = this.req.socket as CountedSocket
+    const unclosed = socket[UNCLOSED] ?? 0
+    // 0: the connection closed and its leftovers were counted already.
+    if (unclosed === 0) return
+    socket[UNCLOSED] = unclosed - 1
     if (this.writableEnded) counters.requestFinished(this.statusCode)
     else counters.requestAbandoned()
   }
+  function abandonLeftovers(socket: CountedSocket): void {
+    for (let n = socket[UNCLOSED] ?? 0; n > 0; n--) counters.requestAbandoned()
+    socket[UNCLOSED] = 0
+  }
+  function onSocketClose(this: CountedSocket): void {
+    // After the 'close' of the response in progress, which Node emits on this same event.
+    setImmediate(abandonLeftovers, this)
+  }
   return (res) => {
     counters.requestStarted()
+    const socket = res.req.socket as CountedSocket
+    const unclosed = socket[UNCLOSED]
+    if (unclosed === undefined) socket.once('close', onSocketClose)
+    socket[UNCLOSED] = (unclosed ?? 0) + 1
     res.on('close', onClose)
   }
 }
