@@ -113,6 +113,29 @@ describe('requests refused before routing: the error shape, counted, nothing sto
     expect((await app.inject({ url: '/metrics' })).json().metrics).toEqual([])
   })
 
+  it('an Expect other than 100-continue is 417 in the error shape, counted, and nothing is stored', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    const before = await requests(app)
+    const reply = await raw(app, post('Expect: something-else\r\n'))
+    const body = expectJsonError(reply, 417)
+    expect(body.code).toBe('LT_EXPECTATION_FAILED')
+    expect(body.message).toContain('something-else')
+    const after = await requests(app)
+    expect(after['4xx'] - before['4xx']).toBe(1)
+    expect(after.in_flight).toBe(1)
+    expect((await app.inject({ url: '/metrics' })).json().metrics).toEqual([])
+  })
+
+  it('CONNECT is 405 in the error shape and counted', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    const before = await requests(app)
+    const body = expectJsonError(await raw(app, 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n'), 405)
+    expect(body.code).toBe('LT_METHOD_NOT_ALLOWED')
+    const after = await requests(app)
+    expect(after['4xx'] - before['4xx']).toBe(1)
+    expect(after.in_flight).toBe(1)
+  })
+
   it('HTTP/1.0 without Host is served as usual', async () => {
     const app = await build({ maxEventLoopDelayMs: 0 })
     const reply = await raw(app, 'GET /healthz HTTP/1.0\r\n\r\n')

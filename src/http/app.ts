@@ -18,7 +18,7 @@ import type { StateSaveStatus } from '../store/state-persistence.js'
 import type { StatsdCounters } from '../statsd/statsd-counters.js'
 import { routeValidators } from './validators.js'
 import { type TokenOptions, tokenCheck } from './bearer-auth.js'
-import { clientErrorHandler, refuseRequestsWithoutHost } from './client-errors.js'
+import { clientErrorHandler, refuseExpectationsAndConnect, refuseRequestsWithoutHost } from './client-errors.js'
 import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
 import { parseJsonBodies } from './json-body.js'
@@ -111,6 +111,7 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
   // Without request logs Fastify has no logger of its own (request.log logs nothing); app.log is the service's all the same.
   if (options.logger !== undefined) app.log = options.logger
   refuseRequestsWithoutHost(app.server, track)
+  refuseExpectationsAndConnect(app.server, store.service, track)
   app.decorate('store', store)
   app.removeContentTypeParser('text/plain')
   parseJsonBodies(app)

@@ -1,5 +1,6 @@
-import { type RequestListener, STATUS_CODES, type Server, type ServerResponse, maxHeaderSize } from 'node:http'
+import { type IncomingMessage, type RequestListener, STATUS_CODES, type Server, type ServerResponse, maxHeaderSize } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { ConnectionError, FastifyInstance } from 'fastify'
 import type { ServiceCounters } from '../store/service-counters.js'
 import type { RequestTracker } from './request-counters.js'
@@ -103,5 +104,27 @@ export function refuseRequestsWithoutHost(server: Server, track: RequestTracker)
     const body = errorBody(400, 'LT_MISSING_HOST', 'an HTTP/1.1 request must have a Host header: nothing was read or stored')
     res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
     res.end(body)
+  })
+}
+
+/**
+ * Two requests Node answers itself when nothing listens for them, without a body
+ * and uncounted: an `Expect` other than 100-continue (a bare 417) and CONNECT (the
+ * connection dropped, no answer). Both are answered here in the error shape,
+ * counted, and the connection closed.
+ */
+export function refuseExpectationsAndConnect(server: Server, counters: ServiceCounters, track: RequestTracker): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    track(res)
+    const expect = JSON.stringify(req.headers.expect ?? '').slice(0, 100)
+    const body = errorBody(417, 'LT_EXPECTATION_FAILED', `Expect: ${expect} is not supported, only 100-continue: nothing was read or stored`)
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    res.end(body)
+  })
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    counters.requestStarted()
+    socket.on('error', () => {}) // a client gone already: nothing to answer
+    socket.end(rawResponse(405, errorBody(405, 'LT_METHOD_NOT_ALLOWED', 'CONNECT is not allowed: this service is not a proxy')))
+    counters.requestFinished(405)
   })
 }
