@@ -310,6 +310,20 @@ describe('POST /v1/traces, JSON mapping details', () => {
     expect((await app.inject({ method: 'GET', url: '/metrics' })).json().metrics).toEqual([])
   })
 
+  it('times just below 2^64 written as numbers are exact, though JSON.parse rounds them up to 2^64', async () => {
+    const app = await build()
+    const spanWith = (name: string, start: bigint, end: bigint) => `{"name":"${name}","startTimeUnixNano":${start},"endTimeUnixNano":${end}}`
+    const top = 2n ** 64n - 1n
+    const text = `{"resourceSpans":[{"scopeSpans":[{"spans":[${spanWith('a', 2n ** 64n - 1024n, top)},${spanWith('b', 2n ** 64n - 2048n, 2n ** 64n - 1024n)}]}]}]}`
+    const res = await postTraces(app, 'application/json', text)
+    expect(res.statusCode, res.body).toBe(200)
+    expect(await snapshotOf(app, 'unknown_service:a')).toMatchObject({ min_ns: 1023 })
+    expect(await snapshotOf(app, 'unknown_service:b')).toMatchObject({ min_ns: 1024 })
+    const past = await postTraces(app, 'application/json', `{"resourceSpans":[{"scopeSpans":[{"spans":[${spanWith('c', 1n, 2n ** 64n)}]}]}]}`)
+    expect(past.statusCode).toBe(400)
+    expect(past.json().message).toMatch(/endTimeUnixNano must be an unsigned/)
+  })
+
   it('a long integer in a field it does not read changes nothing, also in the exact pass', async () => {
     const app = await build()
     const text = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x","startTimeUnixNano":1764460800000000001,"endTimeUnixNano":1764460800000000004}]}]}],"unread":${'9'.repeat(1_000)}}`

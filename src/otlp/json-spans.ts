@@ -153,11 +153,12 @@ function uint64(value: unknown, exact: boolean, field: string): bigint {
     if (v <= MAX_UINT64) return v
   } else if (typeof value === 'bigint' && value >= 0n && value <= MAX_UINT64) {
     return value
-  } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 64) {
+  } else if (typeof value === 'number' && Number.isInteger(value) && value >= 0) {
     if (Number.isSafeInteger(value)) return BigInt(value)
+    // Rounded, maybe up to 2^64 from just below it: the exact pass reads the digits.
     if (!exact) throw new InexactNumber()
-    // Still a double in the exact pass: written with an exponent or a fraction, so not exact either.
-    throw new FieldError(field, `must be written as integer digits to be exact, got ${value}`)
+    // Still a double in the exact pass: written with an exponent or a fraction, or more than 20 digits (past 2^64).
+    if (value < 2 ** 64) throw new FieldError(field, `must be written as integer digits to be exact, got ${value}`)
   }
   throw new FieldError(field, 'must be an unsigned 64-bit integer (a decimal string or a number)')
 }
