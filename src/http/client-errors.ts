@@ -101,10 +101,15 @@ export function refuseRequestsWithoutHost(server: Server, track: RequestTracker)
       return
     }
     track(res)
-    const body = errorBody(400, 'LT_MISSING_HOST', 'an HTTP/1.1 request must have a Host header: nothing was read or stored')
-    res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
-    res.end(body)
+    endWithError(res, 400, 'LT_MISSING_HOST', 'an HTTP/1.1 request must have a Host header: nothing was read or stored')
   })
+}
+
+/** Answers in the error shape and closes the connection, from outside Fastify (it has not seen the request). */
+function endWithError(res: ServerResponse, status: number, code: string, message: string): void {
+  const body = errorBody(status, code, message)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+  res.end(body)
 }
 
 /**
@@ -117,9 +122,7 @@ export function refuseExpectationsAndConnect(server: Server, counters: ServiceCo
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     track(res)
     const expect = JSON.stringify(req.headers.expect ?? '').slice(0, 100)
-    const body = errorBody(417, 'LT_EXPECTATION_FAILED', `Expect: ${expect} is not supported, only 100-continue: nothing was read or stored`)
-    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
-    res.end(body)
+    endWithError(res, 417, 'LT_EXPECTATION_FAILED', `Expect: ${expect} is not supported, only 100-continue: nothing was read or stored`)
   })
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     counters.requestStarted()
