@@ -18,8 +18,8 @@ interface RawReply {
   closed: boolean
 }
 
-/** Sends `bytes` on a fresh connection (optionally more later) and reads until the server closes it. */
-async function raw(app: FastifyInstance, bytes: string | Buffer, after?: (write: (b: string) => void) => void): Promise<RawReply> {
+/** Sends `bytes` on a fresh connection (optionally more later); everything read until the server closed it. */
+async function exchange(app: FastifyInstance, bytes: string | Buffer, after?: (write: (b: string) => void) => void): Promise<string> {
   const { port } = app.server.address() as { port: number }
   const socket = connect(port, '127.0.0.1')
   socket.on('error', () => {}) // a reset after the answer is fine: the answer is what is checked
@@ -29,6 +29,12 @@ async function raw(app: FastifyInstance, bytes: string | Buffer, after?: (write:
   socket.write(bytes)
   after?.((b) => socket.write(b))
   await once(socket, 'close')
+  return text
+}
+
+/** The answer to `bytes` sent on a fresh connection that the server then closed. */
+async function raw(app: FastifyInstance, bytes: string | Buffer, after?: (write: (b: string) => void) => void): Promise<RawReply> {
+  const text = await exchange(app, bytes, after)
   const end = text.indexOf('\r\n\r\n')
   expect(end, `no complete answer in ${JSON.stringify(text)}`).toBeGreaterThan(0)
   const [statusLine, ...lines] = text.slice(0, end).split('\r\n')
@@ -144,7 +150,7 @@ describe('requests refused before routing: the error shape, counted, nothing sto
   })
 })
 
-describe('pipelined requests on a connection that closes before they are answered', () => {
+describe('pipelined requests: answered in order, and none left in flight when the connection closes', () => {
   /** Opens a connection, writes `bytes` at once, and resolves when the server or `cut` closes it. */
   async function pipeline(app: FastifyInstance, bytes: string, cut?: (socket: ReturnType<typeof connect>) => void): Promise<void> {
     const { port } = app.server.address() as { port: number }
@@ -175,6 +181,48 @@ describe('pipelined requests on a connection that closes before they are answere
   it('a malformed request after three good ones: none is left in flight', async () => {
     const app = await build({ maxEventLoopDelayMs: 0 })
     for (let i = 0; i < 3; i++) await pipeline(app, `${GET_HEALTH.repeat(3)}GARBAGE\r\n\r\n`)
+    expect(await settledInFlight(app)).toBe(1)
+  })
+
+  /** Every answer to `bytes` sent on a fresh connection that the server then closed: head, then the body by Content-Length. */
+  async function answersTo(app: FastifyInstance, bytes: string): Promise<Array<{ status: number; body: string }>> {
+    let text = await exchange(app, bytes)
+    const answers: Array<{ status: number; body: string }> = []
+    while (text.length > 0) {
+      const end = text.indexOf('\r\n\r\n')
+      expect(end, `an incomplete answer: ${JSON.stringify(text)}`).toBeGreaterThan(0)
+      const head = text.slice(0, end)
+      const length = Number(/content-length: *(\d+)/i.exec(head)![1])
+      answers.push({ status: Number(head.split(' ')[1]), body: text.slice(end + 4, end + 4 + length) })
+      text = text.slice(end + 4 + length)
+    }
+    return answers
+  }
+
+  const postOne = (id: string) =>
+    `POST /metrics/${id}/latency HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`
+
+  it('requests ahead of a malformed one are answered first, in order, then the 400: it is not read as the answer to the first', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    const before = await requests(app)
+    const answers = await answersTo(app, `${postOne('ahead')}${GET_HEALTH}GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n`)
+    expect(answers.map((a) => a.status)).toEqual([202, 200, 400])
+    expect(JSON.parse(answers[0].body)).toEqual({ accepted: 1 })
+    expect(JSON.parse(answers[2].body)).toMatchObject({ statusCode: 400, code: 'HPE_UNEXPECTED_CONTENT_LENGTH' })
+    expect((await app.inject({ url: '/metrics/ahead' })).json().count).toBe(1)
+    expect(await settledInFlight(app)).toBe(1)
+    await expectOneMore4xx(app, before)
+  })
+
+  it('a chunked body that breaks off behind a good request: that one is answered, then the 400, and nothing of the broken one is stored', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0 })
+    const broken =
+      'POST /metrics/broken/latency HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"lat\r\nzz\r\n'
+    const answers = await answersTo(app, `${postOne('good')}${broken}`)
+    expect(answers.map((a) => a.status)).toEqual([202, 400])
+    expect(JSON.parse(answers[1].body)).toMatchObject({ statusCode: 400, code: 'HPE_INVALID_CHUNK_SIZE' })
+    expect((await app.inject({ url: '/metrics/good' })).json().count).toBe(1)
+    expect((await app.inject({ url: '/metrics/broken' })).statusCode).toBe(404)
     expect(await settledInFlight(app)).toBe(1)
   })
 

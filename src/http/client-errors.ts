@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { ConnectionError, FastifyInstance } from 'fastify'
 import type { ServiceCounters } from '../store/service-counters.js'
-import type { RequestTracker } from './request-counters.js'
+import { type RequestTracker, afterResponses } from './request-counters.js'
 
 /**
  * Requests that never reach Fastify's router: Node's HTTP parser refuses their
@@ -19,31 +19,44 @@ export interface RequestTimeouts {
   requestTimeoutMs: number
 }
 
-/** The response a ServerResponse has begun on a socket (Node's own field, which its default handler checks too). */
-interface SocketWithResponse extends Socket {
+/** Node's own fields, which its default handler checks too: the response begun on the socket, and the request being parsed. */
+interface HttpSocket extends Socket {
   _httpMessage?: ServerResponse | null
+  parser?: { incoming?: IncomingMessage | null } | null
 }
+
+/** Connections answered already: after an error Node's parser repeats it for every later chunk. */
+const REFUSED = Symbol('refused')
 
 /**
  * Fastify's clientErrorHandler, in place of its default (whose bodies have no
  * `code` and which nothing counts). As Node does, it answers only where no
  * response has begun on the connection, then closes the connection: after a
- * framing error nothing more on it can be trusted.
+ * framing error nothing more on it can be trusted. Unlike Node, it answers after
+ * the requests pipelined ahead of the bad one: answered at once, the error would
+ * be read as the answer to the first of them, which may well have been stored.
  */
 export function clientErrorHandler(counters: ServiceCounters, timeouts: RequestTimeouts) {
-  return function answerClientError(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+  return function answerClientError(this: FastifyInstance, err: ConnectionError, socket: Socket & { [REFUSED]?: true }): void {
     // The client is gone: there is no one to answer.
-    if (err.code === 'ECONNRESET' || socket.destroyed) return
-    const response = (socket as SocketWithResponse)._httpMessage
-    if (socket.writable && (response == null || !response.headersSent)) {
-      const status = statusOf(err.code)
-      counters.requestStarted()
-      socket.write(rawResponse(status, errorBody(status, err.code ?? 'ERR_CLIENT', messageOf(err, status, timeouts))))
-      counters.requestFinished(status)
-    }
-    // A flood of bad requests must not become a flood of logs.
-    this.log.debug({ err }, 'client error')
-    socket.destroy(err)
+    if (err.code === 'ECONNRESET' || socket.destroyed || socket[REFUSED]) return
+    socket[REFUSED] = true
+    // A request whose body was arriving is counted already, and will never be complete.
+    const incoming = (socket as HttpSocket).parser?.incoming
+    const unfinished = incoming != null && !incoming.complete ? 1 : 0
+    afterResponses(socket, unfinished, () => {
+      if (socket.destroyed) return
+      const response = (socket as HttpSocket)._httpMessage
+      if (socket.writable && (response == null || !response.headersSent)) {
+        const status = statusOf(err.code)
+        counters.requestStarted()
+        socket.write(rawResponse(status, errorBody(status, err.code ?? 'ERR_CLIENT', messageOf(err, status, timeouts))))
+        counters.requestFinished(status)
+      }
+      // A flood of bad requests must not become a flood of logs.
+      this.log.debug({ err }, 'client error')
+      socket.destroy(err)
+    })
   }
 }
 

@@ -4,9 +4,12 @@ import type { ServiceCounters } from '../store/service-counters.js'
 
 /** Requests counted on a connection whose response has not closed yet. */
 const UNCLOSED = Symbol('unclosed responses')
+/** What to run once a connection's unclosed responses are down to `left` (afterResponses). */
+const AFTER_RESPONSES = Symbol('after responses')
 
 interface CountedSocket extends Socket {
   [UNCLOSED]?: number
+  [AFTER_RESPONSES]?: { left: number; run: () => void }
 }
 
 /**
@@ -32,10 +35,13 @@ export function requestTracker(counters: ServiceCounters): RequestTracker {
     socket[UNCLOSED] = unclosed - 1
     if (this.writableEnded) counters.requestFinished(this.statusCode)
     else counters.requestAbandoned()
+    const after = socket[AFTER_RESPONSES]
+    if (after !== undefined && unclosed - 1 <= after.left) runAfterResponses(socket)
   }
   function abandonLeftovers(socket: CountedSocket): void {
     for (let n = socket[UNCLOSED] ?? 0; n > 0; n--) counters.requestAbandoned()
     socket[UNCLOSED] = 0
+    if (socket[AFTER_RESPONSES] !== undefined) runAfterResponses(socket)
   }
   function onSocketClose(this: CountedSocket): void {
     // After the 'close' of the response in progress, which Node emits on this same event.
@@ -53,3 +59,21 @@ export function requestTracker(counters: ServiceCounters): RequestTracker {
 
 /** Counts one request, from its raw response. */
 export type RequestTracker = (res: ServerResponse) => void
+
+/**
+ * Runs `run` once at most `left` of the responses counted on `socket` are still
+ * open (now, if that is already so), or once the connection has closed. Responses
+ * go out in the order their requests came, so a client that pipelined requests
+ * reads the answers to every one of them before whatever `run` writes.
+ */
+export function afterResponses(socket: Socket, left: number, run: () => void): void {
+  const counted = socket as CountedSocket
+  if ((counted[UNCLOSED] ?? 0) <= left) return run()
+  counted[AFTER_RESPONSES] = { left, run }
+}
+
+function runAfterResponses(socket: CountedSocket): void {
+  const { run } = socket[AFTER_RESPONSES]!
+  socket[AFTER_RESPONSES] = undefined
+  run()
+}
