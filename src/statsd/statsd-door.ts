@@ -7,8 +7,14 @@ import { LineIngest } from './line-ingest.js'
 import type { StatsdCounters } from './statsd-counters.js'
 import { MAX_TCP_LINE_BYTES, TcpLineFramer } from './tcp-line-framer.js'
 
-/** A TCP connection with nothing received for this long is closed (clients reconnect on their next write). */
-export const TCP_IDLE_TIMEOUT_MS = 5 * 60_000
+/**
+ * Idle TCP connections are never closed: hot-shots, for one, never reconnects
+ * once the server has closed its connection (every later write fails with
+ * ERR_SOCKET_DESTROYED), and neither the reference daemon nor Telegraf closes
+ * them by default. TCP keepalive probes after this much silence find peers that
+ * are gone without a word (a host down, a cable out), so that they free their slot.
+ */
+const TCP_KEEPALIVE_DELAY_MS = 60_000
 /** Open TCP connections at most; the server closes any beyond at once. */
 export const MAX_TCP_CONNECTIONS = 1024
 /**
@@ -27,8 +33,7 @@ export interface StatsdDoorOptions {
   /** 0 picks free ports (the UDP and TCP ones may then differ). */
   port: number
   log: DoorLog
-  /** Tests shorten these; the service uses the defaults. */
-  tcpIdleTimeoutMs?: number
+  /** Tests lower this; the service uses the default. */
   maxTcpConnections?: number
 }
 
@@ -115,7 +120,7 @@ export class StatsdDoor {
     this.connections.add(socket)
     const framer = new TcpLineFramer()
     const source: LineSource = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
-    socket.setTimeout(this.options.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, () => socket.destroy())
+    socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS)
     socket.on('data', (chunk: Buffer) => {
       const text = framer.push(chunk)
       if (text !== '') this.ingest(text, 0, 'tcp', source)
