@@ -219,15 +219,23 @@ describe('StatsD over TCP', () => {
     await h.expectToMatch(ref)
   })
 
-  it(`a line over ${MAX_TCP_LINE_BYTES} bytes is bad and closes its connection; the lines before it are kept`, async () => {
-    const h = await startStatsd()
+  it(`a line over ${MAX_TCP_LINE_BYTES} bytes is bad, logged by its start, and closes its connection; the lines before it are kept`, async () => {
+    const logStream = new PassThrough()
+    let log = ''
+    logStream.setEncoding('utf8').on('data', (d: string) => (log += d))
+    const h = await startStatsd({ logStream, logLevel: 'warn' })
     const socket = await h.connectTcp()
     socket.on('error', () => undefined)
-    socket.write(`before:1|ms\n${'x'.repeat(MAX_TCP_LINE_BYTES + 1)}`)
+    socket.write(`before:1|ms\nlong.one:${'7'.repeat(MAX_TCP_LINE_BYTES + 1)}`)
     await closedByServer(socket)
     await h.waitForCounts({ lines: 2 })
     expect(await h.counts()).toMatchObject({ lines: 2, bad_lines: 1, samples: 1 })
     expect((await h.getJson('/metrics/before')).count).toBe(1)
+    const warning = log
+      .split('\n')
+      .filter((l) => l.includes('longer than'))
+      .map((l) => JSON.parse(l) as { line: string })
+    expect(warning.map((w) => w.line)).toEqual([`long.one:${'7'.repeat(191)}`]) // the 200 characters logged
   })
 
   it('a line the client leaves unfinished when it closes is bad', async () => {
@@ -239,11 +247,11 @@ describe('StatsD over TCP', () => {
     expect((await h.getJson('/metrics')).metrics.map((m: { id: string }) => m.id)).toEqual(['done'])
   })
 
-  it('closes idle connections, and connections beyond the bound', async () => {
+  it('keeps idle connections open (hot-shots never reconnects once closed), and closes connections beyond the bound', async () => {
     const store = new MetricStore({ maxMetrics: 100, maxSamples: 100, windowMs: DAY_MS })
     const counters = new StatsdCounters()
     const log = { level: 'silent', info() {}, warn() {}, debug() {}, error() {} }
-    const door = new StatsdDoor({ store, counters, host: '127.0.0.1', port: 0, log, tcpIdleTimeoutMs: 200, maxTcpConnections: 2 })
+    const door = new StatsdDoor({ store, counters, host: '127.0.0.1', port: 0, log, maxTcpConnections: 2 })
     await door.start()
     try {
       const connect = async () => {
@@ -257,16 +265,17 @@ describe('StatsD over TCP', () => {
       // A third connection is closed at once: the bound is 2.
       const third = await connect()
       await closedByServer(third)
-      // The idle one goes after its timeout; one that keeps sending stays.
-      const keepSending = setInterval(() => busy.write('busy:1|ms\n'), 50)
-      try {
-        await closedByServer(idle)
-        expect(busy.closed).toBe(false)
-      } finally {
-        clearInterval(keepSending)
-        busy.destroy()
-      }
+      idle.write('before:1|ms\n')
+      await waitFor('the first line', () => counters.counts().lines === 1)
+      // Silent for a while, then a line again: the connection is still there and the line counts.
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      expect(idle.closed).toBe(false)
+      idle.write('after:1|ms\n')
+      await waitFor('the line after the silence', () => counters.counts().lines === 2)
+      expect([store.get('before')?.total, store.get('after')?.total]).toEqual([1, 1])
       expect(counters.counts().bad_lines).toBe(0)
+      idle.destroy()
+      busy.destroy()
     } finally {
       await door.stop()
     }

@@ -244,12 +244,32 @@ describe('TCP line framing', () => {
     expect(frame([Buffer.from(exact + exact)])).toEqual({ text: exact + exact, unfinished: '', overLong: false })
 
     const long = `${'a'.repeat(MAX_TCP_LINE_BYTES - 4)}:1|ms\n`
-    expect(frame([Buffer.from(`ok:1|ms\n${long}after:1|ms\n`)])).toEqual({ text: 'ok:1|ms\n', unfinished: '', overLong: true })
+    // The start of the over-long line is kept for the log (its first 1 KiB).
+    expect(frame([Buffer.from(`ok:1|ms\n${long}after:1|ms\n`)])).toEqual({ text: 'ok:1|ms\n', unfinished: 'a'.repeat(1024), overLong: true })
     // Unfinished, arriving in small pieces.
     const pieces = Array.from({ length: 70 }, () => Buffer.from('b'.repeat(1024)))
-    const got = frame([Buffer.from('ok:1|ms\nb'), ...pieces])
-    expect(got.text).toBe('ok:1|ms\n')
-    expect(got.overLong).toBe(true)
+    expect(frame([Buffer.from('ok:1|ms\nb'), ...pieces])).toEqual({ text: 'ok:1|ms\n', unfinished: 'b'.repeat(1024), overLong: true })
+    // Finished in a later chunk, after a line that was waiting.
+    expect(frame([Buffer.from('ok:1|ms\nwait'), Buffer.from(`ing:1|ms\n${long}`)])).toEqual({
+      text: 'ok:1|ms\nwaiting:1|ms\n',
+      unfinished: 'a'.repeat(1024),
+      overLong: true,
+    })
+    // A waiting line that grows past the limit with the chunk that ends it.
+    expect(frame([Buffer.from('c'.repeat(1000)), Buffer.from(`${'c'.repeat(MAX_TCP_LINE_BYTES)}\nok:1|ms\n`)])).toEqual({
+      text: '',
+      unfinished: 'c'.repeat(1024),
+      overLong: true,
+    })
+  })
+
+  it('a line that trickles in a byte at a time, up to the limit, comes out whole', () => {
+    const line = `${'d'.repeat(MAX_TCP_LINE_BYTES - 5)}:1|ms\n`
+    const framer = new TcpLineFramer()
+    let text = ''
+    for (let i = 0; i < line.length; i++) text += framer.push(Buffer.from(line[i]))
+    expect(text).toBe(line)
+    expect(framer.overLong).toBe(false)
   })
 })
 
