@@ -82,6 +82,7 @@ export class StatePersistence {
     try {
       data = await readStateFile(this.file)
     } catch (err) {
+      if (err instanceof UnusableStatePathError) throw err
       await this.setAside(err as Error)
       return undefined
     }
@@ -94,6 +95,7 @@ export class StatePersistence {
       summary = decodeState(this.store, data, this.wallNow())
     } catch (err) {
       this.store.clear()
+      if (err instanceof UnusableStatePathError) throw err
       await this.setAside(err as Error)
       return undefined
     }
