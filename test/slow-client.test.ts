@@ -4,6 +4,11 @@ import { build } from './helper.js'
 import { spawnServer } from './spawn-server.js'
 
 describe('slow clients', () => {
+  it('starts with the longest timeouts the settings allow (headers past the 300 s Node assumes for a whole request)', async () => {
+    const app = await build({ headersTimeoutMs: 600_000, requestTimeoutMs: 3_600_000 })
+    expect([app.server.headersTimeout, app.server.requestTimeout]).toEqual([600_000, 3_600_000])
+  })
+
   it('closes a connection that trickles its headers one byte a second', async () => {
     const server = await spawnServer({ HEADERS_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '3000' })
     const request = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ' + 'x'.repeat(40) + '\r\n\r\n'

@@ -84,7 +84,14 @@ export function buildApp(store: MetricStore, options: AppOptions = {}): FastifyI
     // Slow clients: headers and whole requests that trickle in are cut off. Node
     // enforces both only when it checks its connections, so check every second.
     // requireHostHeader: a request without Host is answered by refuseRequestsWithoutHost.
-    http: { headersTimeout: timeouts.headersTimeoutMs, connectionsCheckingInterval: 1_000, requireHostHeader: false },
+    // requestTimeout goes to Node with headersTimeout: Node refuses a headersTimeout above
+    // the requestTimeout it is given (300 s unless told), before Fastify sets its own.
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+      requireHostHeader: false,
+    },
     requestTimeout: timeouts.requestTimeoutMs,
     // One inactivity timeout per connection, refreshed by every read and write: it closes
     // idle keep-alive connections and ones stuck mid-response (a client that stops
