@@ -55,6 +55,61 @@ describe('negotiate(Accept)', () => {
   })
 })
 
+/** What Prometheus 3 sends (scrape/scrape.go acceptHeader, escaping allow-utf-8), by scrape_protocols. */
+const PROMETHEUS_3_ACCEPT = {
+  default:
+    'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+  protoFirst:
+    'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
+  text1: 'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5',
+  text1Then0: 'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4',
+  openMetrics0: 'application/openmetrics-text;version=0.0.1;q=0.6,*/*;q=0.5',
+}
+
+describe('GET /metrics: a format has the quality of the most specific range that matches the version it is written in', () => {
+  it.each<[string | undefined, string]>([
+    // The review's cases: the range naming OpenMetrics 1.0.0, which we write, sets its quality, wherever it is listed.
+    ['application/openmetrics-text;version=0.0.1;q=0.2,application/openmetrics-text;version=1.0.0;q=0.9,text/plain;q=0.5', OPENMETRICS_TYPE],
+    ['application/openmetrics-text;version=1.0.0;q=0.9,application/openmetrics-text;version=0.0.1;q=0.2,text/plain;q=0.5', OPENMETRICS_TYPE],
+    ['application/openmetrics-text;version=0.0.1;q=0,application/openmetrics-text;version=1.0.0', OPENMETRICS_TYPE],
+    ['application/openmetrics-text;version=1.0.0;q=0.2,application/openmetrics-text;version=0.0.1;q=0.9,text/plain;q=0.5', TEXT_TYPE],
+    // 1.0.0 refused: 0.0.1 does not bring back the 1.0.0 we would write.
+    ['application/openmetrics-text;version=0.0.1,application/openmetrics-text;version=1.0.0;q=0', JSON_TYPE],
+    ['application/openmetrics-text;version=0.0.1,application/openmetrics-text;version=1.0.0;q=0,text/plain;q=0.1', TEXT_TYPE],
+    // Without a version a range matches what we write, so it outranks one naming another version.
+    ['application/openmetrics-text;version=0.0.1;q=0.9,application/openmetrics-text;q=0.1,text/plain;q=0.5', TEXT_TYPE],
+    ['application/openmetrics-text;version=0.0.1;q=0,application/openmetrics-text', OPENMETRICS_TYPE],
+    // 0.0.1 alone is still answered with OpenMetrics 1.0.0, and outranks a wildcard.
+    ['application/openmetrics-text;version=0.0.1', OPENMETRICS_TYPE],
+    [PROMETHEUS_3_ACCEPT.openMetrics0, OPENMETRICS_TYPE],
+    // Text 1.0.0 (Prometheus 3) is answered with text 0.0.4, said so in Content-Type; the range naming 0.0.4 outranks it.
+    [PROMETHEUS_3_ACCEPT.text1, TEXT_TYPE],
+    ['text/plain;version=1.0.0;escaping=allow-utf-8,*/*;q=0.1', TEXT_TYPE],
+    [PROMETHEUS_3_ACCEPT.text1Then0, TEXT_TYPE],
+    ['text/plain;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.1,application/openmetrics-text;q=0.5', OPENMETRICS_TYPE],
+    ['text/plain;version=0.0.4;q=0,text/plain;version=1.0.0', JSON_TYPE],
+    ['text/plain;version=1.0.0;q=0,text/plain', TEXT_TYPE],
+    [PROMETHEUS_3_ACCEPT.default, OPENMETRICS_TYPE],
+    [PROMETHEUS_3_ACCEPT.protoFirst, OPENMETRICS_TYPE],
+    // Versions we neither write nor alias still match nothing.
+    ['text/plain;version=0.0.5', JSON_TYPE],
+    ['application/openmetrics-text;version=2.0.0,*/*;q=0.1', JSON_TYPE],
+    // Unchanged: Prometheus 2's default, */*, no Accept, application/json, unversioned types.
+    [PROMETHEUS_2_ACCEPT, OPENMETRICS_TYPE],
+    ['*/*', JSON_TYPE],
+    [undefined, JSON_TYPE],
+    ['application/json', JSON_TYPE],
+    ['text/plain', TEXT_TYPE],
+    ['application/openmetrics-text', OPENMETRICS_TYPE],
+  ])('Accept: %s → %s', async (accept, type) => {
+    const app = await build()
+    const res = await app.inject({ url: '/metrics', headers: accept === undefined ? {} : { accept } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe(type)
+    expect(res.headers.vary).toBe('Accept')
+  })
+})
+
 describe('text format primitives', () => {
   it('escapes label values per the spec: backslash, double quote, line feed', () => {
     expect(escapeLabelValue('plain')).toBe('plain')
