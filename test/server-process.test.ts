@@ -1,9 +1,9 @@
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { logLines, runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
+import { waitFor } from './wait-for.js'
 
 // Everything here runs the built service (dist/main.js) as a child process and
 // talks to it over real sockets on 127.0.0.1 only. No assertion depends on timing:
@@ -45,15 +45,6 @@ async function getJson(url: string, agent?: http.Agent): Promise<any> {
   const res = await request(url, { agent })
   expect(res.status, res.text).toBe(200)
   return JSON.parse(res.text)
-}
-
-/** Polls `check` until it returns true, at most `attempts` times `intervalMs` apart. */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, attempts = 500, intervalMs = 20): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return
-    await sleep(intervalMs)
-  }
-  throw new Error(`gave up waiting for ${what}`)
 }
 
 /** Resolves 'refused' when nothing accepts connections on the port, 'accepted' otherwise. */

@@ -2,12 +2,12 @@ import { execFileSync } from 'node:child_process'
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MetricStore } from '../src/store/metric-store.js'
 import { decodeState } from '../src/store/state-file.js'
 import { FinalSaveError, StatePersistence } from '../src/store/state-persistence.js'
 import { logLines, runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
+import { waitFor } from './wait-for.js'
 
 // STATE_FILE under hostile or broken conditions, against the built service
 // (dist/main.js) on 127.0.0.1: the service never moves, renames or overwrites
@@ -247,13 +247,4 @@ function decode(data: Buffer): MetricStore {
   const store = new MetricStore({ maxMetrics: 100, maxSamples: 100, windowMs: 60_000 })
   decodeState(store, data, Date.now())
   return store
-}
-
-/** Polls `check` until it is true, at most 500 times 20 ms apart. */
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return
-    await sleep(20)
-  }
-  throw new Error(`gave up waiting for ${what}`)
 }

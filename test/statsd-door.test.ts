@@ -11,7 +11,8 @@ import { MetricStore } from '../src/store/metric-store.js'
 import { build } from './helper.js'
 import { promtoolCheckMetrics, skipWithout } from './prometheus-tools.js'
 import { datagramText, nearValidLine } from './statsd-arbitraries.js'
-import { DAY_MS, startStatsd, waitFor } from './statsd-helpers.js'
+import { DAY_MS, startStatsd } from './statsd-helpers.js'
+import { waitFor } from './wait-for.js'
 import { RefStatsd, refLines, refParseLine } from './statsd-reference.js'
 
 /** The largest UDP payload over IPv4 (65,535 − 8 UDP − 20 IP header bytes). */

@@ -1,11 +1,11 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, expect } from 'vitest'
 import type { Config } from '../src/config.js'
 import { type Service, type ServiceHooks, startService } from '../src/service.js'
 import { testConfig } from './helper.js'
 import { alignMean, refStats } from './reference.js'
+import { waitFor } from './wait-for.js'
 import type { RefMetric, RefStatsd } from './statsd-reference.js'
 
 /** A window no test outlives, so every sample sent is in it. */
@@ -20,15 +20,6 @@ afterEach(async () => {
   }
   await Promise.all(services.splice(0).map((service) => service.stop()))
 })
-
-/** Polls `check` until it returns true, at most 1,000 times 10 ms apart; never a timing assertion. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (await check()) return
-    await sleep(10)
-  }
-  throw new Error(`gave up waiting for ${what}`)
-}
 
 export interface StatsdHarness {
   service: Service

@@ -6,7 +6,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { waitFor } from './statsd-helpers.js'
+import { waitFor } from './wait-for.js'
 import { logLines, runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
 
 // The StatsD listeners as part of the built service's lifecycle (dist/main.js as
