@@ -24,6 +24,8 @@ export interface Config {
   stateIntervalMs: number
   headersTimeoutMs: number
   requestTimeoutMs: number
+  /** On SIGTERM/SIGINT, how long requests in flight get before their connections are cut and the state is saved. */
+  shutdownGraceMs: number
   /** Answer 503 when event-loop delay exceeds this; 0 disables. */
   maxEventLoopDelayMs: number
   /** Upper bounds of the latency histogram in seconds, strictly ascending (whole nanoseconds). */
@@ -205,6 +207,16 @@ export const SETTINGS: readonly Setting[] = [
     max: 3_600_000,
     default: 30_000,
     help: 'close connections whose whole request takes longer',
+  },
+  {
+    key: 'shutdownGraceMs',
+    env: 'SHUTDOWN_GRACE_MS',
+    flag: 'shutdown-grace-ms',
+    kind: 'integer',
+    min: 0,
+    max: 600_000,
+    default: 10_000,
+    help: 'on SIGTERM/SIGINT, cut requests still in flight after this long, then save the state',
   },
   {
     key: 'maxEventLoopDelayMs',

@@ -2,8 +2,12 @@ import closeWithGrace from 'close-with-grace'
 import { ConfigError, helpText, loadConfig, loggableConfig } from './config.js'
 import { startService } from './service.js'
 
-/** How long in-flight requests get to finish on SIGTERM/SIGINT before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000
+/**
+ * How long a stop may take beyond SHUTDOWN_GRACE_MS (the final save included)
+ * before the process exits anyway, with 1: a backstop for a stop that hangs,
+ * such as a save to a disk that never answers.
+ */
+const STOP_BACKSTOP_MS = 60_000
 
 /** Parses the configuration and hands it to the composition root (service.ts). */
 async function main(): Promise<void> {
@@ -32,9 +36,9 @@ async function main(): Promise<void> {
   }
   const log = service.log
   // A stop that fails (the final save of the state file) is logged through pino and
-  // exits 1, as do a grace delay that runs out and a second signal.
+  // exits 1, as do a stop that outlasts the backstop and a second signal.
   const logger = { error: (problem: unknown) => (problem instanceof Error ? log.error({ err: problem }, problem.message) : log.error(String(problem))) }
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.shutdownGraceMs + STOP_BACKSTOP_MS, logger }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'shutting down after an unexpected error')
     else log.info({ signal }, 'shutting down: finishing in-flight requests')
     await service.stop()

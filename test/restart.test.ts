@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
 import http from 'node:http'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -8,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MetricStore } from '../src/store/metric-store.js'
 import { decodeState, encodeState } from '../src/store/state-file.js'
 import { logLines, type ServerProcess, spawnServer } from './spawn-server.js'
+import { waitFor } from './wait-for.js'
 
 // The state file across real restarts of the built service (dist/main.js), on
 // 127.0.0.1 only. No assertion depends on timing: waits are bounded polls.
@@ -145,6 +148,27 @@ describe('SIGTERM and restart with the same STATE_FILE', () => {
     const third = await start()
     expect((await getJson(`${third.url}/metrics`)).metrics).toEqual(last.metrics)
     expect(await third.stop('SIGTERM')).toBe(0)
+  })
+
+  it('a client stalled in the middle of its body is cut after SHUTDOWN_GRACE_MS: the final save is written and the exit code is 0', async () => {
+    const first = await start({ SHUTDOWN_GRACE_MS: '300', REQUEST_TIMEOUT_MS: '600000', HEADERS_TIMEOUT_MS: '600000' })
+    await postLatency(first, 'kept', [4, 5, 6])
+    const stalled = net.connect(first.port, '127.0.0.1')
+    stalled.on('error', () => {})
+    let answer = ''
+    stalled.setEncoding('latin1').on('data', (d: string) => (answer += d))
+    const cut = once(stalled, 'close')
+    await once(stalled, 'connect')
+    stalled.write('POST /metrics/stalled/latency HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"lat')
+    await waitFor('the stalled request to be in flight', async () => (await getJson(`${first.url}/metrics`)).service.requests.in_flight >= 2)
+    expect(await first.stop('SIGTERM')).toBe(0)
+    await cut
+    expect(answer).toBe('') // cut, not answered: its body never came
+    expect(first.output()).not.toMatch(/killed by timeout/)
+    expect(logLines(first.output()).some((l) => l.msg === 'stopped')).toBe(true)
+    const second = await start()
+    expect((await getJson(`${second.url}/metrics`)).metrics.map((m: any) => [m.id, m.count])).toEqual([['kept', 3]])
+    expect(await second.stop()).toBe(0)
   })
 
   it('SIGINT saves too', async () => {
