@@ -109,9 +109,18 @@ export class StatePersistence {
     return summary
   }
 
-  /** Saves every intervalMs; the timer never keeps the process alive. */
+  /**
+   * Saves intervalMs after the previous save ended; the timer never keeps the
+   * process alive. Counted from the end, not on a fixed beat: a save that takes
+   * longer than the interval (a large store, a slow disk) would otherwise have
+   * the next ones queue behind it without bound, and stop() wait behind them all.
+   */
   start(): void {
-    this.timer = setInterval(() => void this.save(), this.intervalMs)
+    this.timer = setTimeout(() => {
+      void this.saveNow().then(() => {
+        if (this.timer !== undefined) this.start()
+      })
+    }, this.intervalMs)
     this.timer.unref()
   }
 
@@ -122,7 +131,8 @@ export class StatePersistence {
 
   /** Stops the timer and writes a final save; throws FinalSaveError if it fails. */
   async stop(): Promise<void> {
-    clearInterval(this.timer)
+    clearTimeout(this.timer)
+    this.timer = undefined
     const failure = await this.saveNow()
     if (failure === undefined) return
     const since = this.status.savedAtMs === undefined ? 'since it started' : `since ${new Date(this.status.savedAtMs).toISOString()}`
