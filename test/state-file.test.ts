@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { JOB_EVENTS, type JobEvent } from '../src/store/metric.js'
 import { MetricStore, type MetricStoreOptions } from '../src/store/metric-store.js'
 import type { SampleRing } from '../src/store/sample-ring.js'
-import { CorruptStateError, decodeState, encodeState, encodeStateParts, writeStateFile } from '../src/store/state-file.js'
+import { CorruptStateError, UnusableStatePathError, decodeState, encodeState, encodeStateParts, writeStateFile } from '../src/store/state-file.js'
 import { StatePersistence } from '../src/store/state-persistence.js'
 import { manualClock } from './reference.js'
 
@@ -478,10 +478,10 @@ describe('StatePersistence', () => {
     expect(log.calls[0]).toMatchObject({ level: 'info', obj: { stateFile: file, metrics: 4, samples: 15, skipped: 0 } })
   })
 
+  // Files of this service's format (they begin with its magic) that are damaged.
   const corruptions: Array<[string, () => Promise<Buffer>]> = [
-    ['random bytes', async () => randomBytes(5_000)],
     ['a truncated file', async () => (await encodeState(populated().store, WALL)).subarray(0, 100)],
-    ['an empty file', async () => Buffer.alloc(0)],
+    ['the magic followed by random bytes', async () => Buffer.concat([Buffer.from('LTSTATE2', 'latin1'), randomBytes(5_000)])],
     [
       'a file with one byte changed',
       async () => {
@@ -519,8 +519,31 @@ describe('StatePersistence', () => {
     })
   }
 
+  // Files the service did not write (they do not begin with its magic): the start stops (exit 2) and they stay.
+  const foreign: Array<[string, () => Buffer]> = [
+    ['random bytes', () => Buffer.concat([Buffer.from([0]), randomBytes(5_000)])],
+    ['an empty file', () => Buffer.alloc(0)],
+    ['not a state file', () => Buffer.from('not a state file')],
+  ]
+
+  for (const [name, make] of foreign) {
+    it(`${name}: load() throws UnusableStatePathError and the file stays byte for byte, with no copy beside it`, async () => {
+      const bytes = make()
+      await writeFile(file, bytes)
+      const store = makeStore(manualClock())
+      const log = recordingLog()
+      const load = persistence(store, log).load()
+      await expect(load).rejects.toThrow(UnusableStatePathError)
+      await expect(load).rejects.toThrow(`${file} is not a latency-tracker state file (it does not begin with LTSTATE): it was left as it is`)
+      expect(await readdir(dir)).toEqual(['state.bin'])
+      expect((await readFile(file)).equals(bytes)).toBe(true)
+      expect(store.size).toBe(0)
+      expect(log.errors()).toEqual([])
+    })
+  }
+
   it('the corrupt copy is named after the wall-clock time of the load', async () => {
-    await writeFile(file, 'not a state file')
+    await writeFile(file, 'LTSTATE2, then not a state file')
     const log = recordingLog()
     await persistence(makeStore(manualClock()), log, () => Date.UTC(2030, 0, 2, 3, 4, 5, 6)).load()
     expect(await readdir(dir)).toEqual(['state.bin.corrupt-2030-01-02T03-04-05-006Z'])

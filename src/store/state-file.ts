@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { type FileHandle, lstat, open, readFile, readdir, readlink, rename, rm } from 'node:fs/promises'
+import { type FileHandle, lstat, open, readdir, readlink, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { JOB_EVENTS, type JobEvent, type SavedCounters } from './metric.js'
 import type { MetricStore } from './metric-store.js'
@@ -34,6 +34,8 @@ import { NO_STATUS, SAMPLE_BYTES, STATUS_BYTES } from './sample-layout.js'
 const MAGIC = Buffer.from('LTSTATE2', 'latin1')
 /** The first version: the same layout without status columns. */
 const MAGIC_V1 = Buffer.from('LTSTATE1', 'latin1')
+/** What every version's magic begins with: a file that does not is not one the service wrote. */
+const MAGIC_PREFIX = Buffer.from('LTSTATE', 'latin1')
 const DIGEST_BYTES = 32
 
 interface Header {
@@ -158,7 +160,7 @@ export async function encodeState(store: MetricStore, wallNowMs: number, pause?:
 export function decodeState(store: MetricStore, data: Buffer, wallNowMs: number): LoadSummary {
   const magic = data.subarray(0, MAGIC.length)
   if (data.length < MAGIC.length + 4 + DIGEST_BYTES || !(magic.equals(MAGIC) || magic.equals(MAGIC_V1))) {
-    throw new CorruptStateError('not a latency-tracker state file (bad magic or too short)')
+    throw new CorruptStateError('too short, or of a version this release does not read (bad magic)')
   }
   const body = data.subarray(0, data.length - DIGEST_BYTES)
   const digest = createHash('sha256').update(body).digest()
@@ -370,13 +372,39 @@ function kindOf(info: Stats): string {
   return 'not a regular file'
 }
 
-/** Reads the state file; undefined when there is none (a clean start). */
+/**
+ * Reads the state file; undefined when there is none (a clean start). Throws
+ * UnusableStatePathError, and leaves the file as it is, unless it is one the
+ * service wrote: it must begin with MAGIC_PREFIX (an empty file, a shorter one,
+ * text or another program's data do not). That is checked on the first bytes,
+ * so another program's file is not read whole. A file that begins with the
+ * magic but cannot be read to its end is the service's own, damaged: the error
+ * is the reader's.
+ */
 export async function readStateFile(path: string): Promise<Buffer | undefined> {
+  let file: FileHandle | undefined
   try {
-    return await readFile(path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
+    let head: Buffer
+    try {
+      file = await open(path, 'r')
+      // At position 0, which leaves the file's own position at its start for readFile.
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(MAGIC_PREFIX.length), 0, MAGIC_PREFIX.length, 0)
+      head = buffer.subarray(0, bytesRead)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      // Not known to be the service's before its first bytes are read.
+      throw new UnusableStatePathError(
+        `${path} cannot be read (${(err as Error).message}): it was left as it is; make it readable, move it away or choose another path`,
+      )
+    }
+    if (!head.equals(MAGIC_PREFIX)) {
+      throw new UnusableStatePathError(
+        `${path} is not a latency-tracker state file (it does not begin with ${MAGIC_PREFIX.toString('latin1')}): it was left as it is; move it away or choose another path`,
+      )
+    }
+    return await file.readFile()
+  } finally {
+    await file?.close()
   }
 }
 
