@@ -459,12 +459,28 @@ describe('StatePersistence', () => {
   it('removes temporary files left by a process killed mid-write, and nothing else', async () => {
     const { store } = populated()
     await persistence(store).save()
+    // What a save (.<name>.tmp-<pid>) and the folder check (.<name>.tmp-<pid>-probe) leave.
     await writeFile(join(dir, '.state.bin.tmp-12345'), 'half a save')
-    await writeFile(join(dir, 'other.txt'), 'not ours')
+    await writeFile(join(dir, `.state.bin.tmp-${process.pid}`), 'half a save of a process with this pid')
+    await writeFile(join(dir, '.state.bin.tmp-12345-probe'), '')
+    // Names close to those, which the service never writes.
+    const others = [
+      'other.txt',
+      '.state.bin.tmp-backup',
+      '.state.bin.tmp-',
+      '.state.bin.tmp--probe',
+      '.state.bin.tmp-12x',
+      '.state.bin.tmp-12345-old',
+      '.state.bin.tmp-12345-probe.bak',
+      '.state.bin.tmp-12345\n',
+      '.other.bin.tmp-12345',
+    ]
+    for (const name of others) await writeFile(join(dir, name), 'not ours')
     const loaded = makeStore(manualClock())
     await persistence(loaded).load()
     expect(dump(loaded)).toEqual(dump(store))
-    expect((await readdir(dir)).sort()).toEqual(['other.txt', 'state.bin'])
+    expect((await readdir(dir)).sort()).toEqual([...others, 'state.bin'].sort())
+    for (const name of others) expect(await readFile(join(dir, name), 'utf8')).toBe('not ours')
   })
 
   it('loads a saved file into the store and logs what it loaded', async () => {

@@ -242,7 +242,7 @@ function* savedSamples(
 
 /** Writes the state (one buffer or parts, in order) atomically: temporary file, fsync, rename, fsync of the folder. */
 export async function writeStateFile(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
-  const tmp = join(dirname(path), `${tempPrefix(path)}${process.pid}`)
+  const tmp = tempPath(path)
   const file = await open(tmp, 'w', 0o600)
   try {
     try {
@@ -282,7 +282,19 @@ function tempPrefix(path: string): string {
   return `.${basename(path)}.tmp-`
 }
 
-/** Removes temporary files left by a process killed mid-write; they never hold the only copy. Only regular files go. */
+/** The temporary file of a save, `.<name>.tmp-<pid>`, or with `-probe` after it that of checkStateFolder. */
+function tempPath(path: string, probe = false): string {
+  return join(dirname(path), `${tempPrefix(path)}${process.pid}${probe ? '-probe' : ''}`)
+}
+
+/** What follows tempPrefix in the names tempPath makes, and in no other. */
+const TEMP_SUFFIX = /^[0-9]+(?:-probe)?$/
+
+/**
+ * Removes temporary files left by a process killed mid-write; they never hold
+ * the only copy. Only regular files with the names tempPath makes go: a file
+ * of someone else's that merely begins like them (`.s.bin.tmp-backup`) stays.
+ */
 export async function removeStaleTempFiles(path: string): Promise<void> {
   const dir = dirname(path)
   const prefix = tempPrefix(path)
@@ -292,7 +304,7 @@ export async function removeStaleTempFiles(path: string): Promise<void> {
   } catch {
     return
   }
-  const stale = entries.filter((e) => e.isFile() && e.name.startsWith(prefix))
+  const stale = entries.filter((e) => e.isFile() && e.name.startsWith(prefix) && TEMP_SUFFIX.test(e.name.slice(prefix.length)))
   await Promise.all(stale.map((e) => rm(join(dir, e.name), { force: true })))
 }
 
@@ -342,7 +354,7 @@ export async function resolveStatePath(path: string): Promise<string> {
  */
 export async function checkStateFolder(path: string): Promise<void> {
   const dir = dirname(path)
-  const probe = join(dir, `${tempPrefix(path)}${process.pid}-probe`)
+  const probe = tempPath(path, true)
   try {
     await (await open(probe, 'wx', 0o600)).close()
   } catch (err) {
