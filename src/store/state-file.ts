@@ -240,12 +240,26 @@ function* savedSamples(
   }
 }
 
+/**
+ * Temporary files of failed saves that could not be removed then (a file system
+ * remounted read-only during the save, say), with the identity of the file this
+ * process created: the next save's exclusive create would fail on it forever, so
+ * that save removes it first, if it is still that file.
+ */
+const leftBehind = new Map<string, { dev: number; ino: number }>()
+
 /** Writes the state (one buffer or parts, in order) atomically: temporary file, fsync, rename, fsync of the folder. */
 export async function writeStateFile(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
   const tmp = tempPath(path)
-  const file = await open(tmp, 'w', 0o600)
+  await removeLeftBehind(tmp)
+  // Created exclusively (O_CREAT|O_EXCL): its name is predictable, and anything
+  // already there, a symbolic link above all, must fail the save rather than be
+  // written through and then renamed over the state file.
+  const file = await open(tmp, 'wx', 0o600)
+  let created: Stats | undefined
   try {
     try {
+      created = await file.stat()
       await writeAll(file, Buffer.isBuffer(data) ? [data] : data)
       await file.sync()
     } finally {
@@ -254,7 +268,9 @@ export async function writeStateFile(path: string, data: Buffer | readonly Buffe
     await rename(tmp, path)
   } catch (err) {
     // A partial copy would only take space (a full disk is a common cause).
-    await rm(tmp, { force: true }).catch(() => undefined)
+    await rm(tmp, { force: true }).catch(() => {
+      if (created !== undefined) leftBehind.set(tmp, { dev: created.dev, ino: created.ino })
+    })
     throw err
   }
   const dir = await open(dirname(path), 'r')
@@ -276,6 +292,22 @@ async function writeAll(file: FileHandle, parts: readonly Buffer[]): Promise<voi
     pending = pending.slice(done)
     if (bytesWritten > 0) pending[0] = pending[0].subarray(bytesWritten)
   }
+}
+
+/** Removes the temporary file a failed save of this process left at `tmp`, if it is still that file; anything else there stays. */
+async function removeLeftBehind(tmp: string): Promise<void> {
+  const own = leftBehind.get(tmp)
+  if (own === undefined) return
+  let info: Stats
+  try {
+    info = await lstat(tmp)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    leftBehind.delete(tmp)
+    return
+  }
+  if (info.isFile() && info.dev === own.dev && info.ino === own.ino) await rm(tmp)
+  leftBehind.delete(tmp)
 }
 
 function tempPrefix(path: string): string {
@@ -356,6 +388,7 @@ export async function checkStateFolder(path: string): Promise<void> {
   const dir = dirname(path)
   const probe = tempPath(path, true)
   try {
+    // Exclusively, as a save creates its temporary file: never through a link planted at this name.
     await (await open(probe, 'wx', 0o600)).close()
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
@@ -366,7 +399,10 @@ export async function checkStateFolder(path: string): Promise<void> {
           ? `${dir} is not a folder`
           : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
             ? `its folder ${dir} is not writable (${code})`
-            : `a file cannot be created in its folder ${dir}: ${(err as Error).message}`
+            : code === 'EEXIST'
+              ? // removeStaleTempFiles, just before, took any regular file of ours from there.
+                `${probe} already exists and is not a file of this service: move it away`
+              : `a file cannot be created in its folder ${dir}: ${(err as Error).message}`
     throw new UnusableStatePathError(`${path}: ${why}`)
   }
   await rm(probe, { force: true })
