@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MetricStore } from '../src/store/metric-store.js'
 import { decodeState, encodeState } from '../src/store/state-file.js'
-import { logLines, type ServerProcess, spawnServer } from './spawn-server.js'
+import { logLines, runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
 import { waitFor } from './wait-for.js'
 
 // The state file across real restarts of the built service (dist/main.js), on
@@ -232,7 +232,7 @@ describe('kill -9 between periodic writes', () => {
   })
 })
 
-describe('a bad state file: the service starts empty and keeps the bad bytes aside', () => {
+describe('a damaged state file of its own: the service starts empty and keeps the bad bytes aside', () => {
   async function validState(): Promise<Buffer> {
     const store = new MetricStore({ maxMetrics: 100, maxSamples: 100, windowMs: WINDOW_MS })
     store.recordLatencies(store.acquire('lost')!, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
@@ -243,8 +243,14 @@ describe('a bad state file: the service starts empty and keeps the bad bytes asi
   const cases: Array<[string, () => Promise<Buffer>]> = [
     ['a truncated file', async () => (await validState()).subarray(0, 60)],
     ['a file cut short by its last byte', async () => (await validState()).subarray(0, -1)],
-    ['a file of random bytes', async () => randomBytes(8_192)],
-    ['an empty file', async () => Buffer.alloc(0)],
+    [
+      'a file with one byte changed',
+      async () => {
+        const d = await validState()
+        d[d.length >> 1] ^= 0x40
+        return d
+      },
+    ],
   ]
 
   for (const [name, make] of cases) {
@@ -276,6 +282,22 @@ describe('a bad state file: the service starts empty and keeps the bad bytes asi
           .sorted()
           .map((m) => m.id),
       ).toEqual(['fresh'])
+    })
+  }
+
+  for (const [name, bytes] of [
+    ['a file of random bytes', randomBytes(8_192)],
+    ['an empty file', Buffer.alloc(0)],
+  ] as const) {
+    it(`${name} is not the service's: the start stops, exit 2, one line naming STATE_FILE, the file left as it is`, async () => {
+      await writeFile(stateFile, bytes)
+      const result = await runToExit({ STATE_FILE: stateFile, WINDOW_MS: String(WINDOW_MS) })
+      expect(result.code).toBe(2)
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^latency-tracker: cannot start: STATE_FILE .* is not a latency-tracker state file/),
+      ])
+      expect(await readdir(dir)).toEqual(['state.bin'])
+      expect((await readFile(stateFile)).equals(bytes)).toBe(true)
     })
   }
 

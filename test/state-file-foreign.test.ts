@@ -133,7 +133,7 @@ describe('a file that begins with the magic is the service’s own', () => {
   const damaged: Array<[string, () => Promise<Buffer>]> = [
     ['the magic alone, without a version', async () => Buffer.from('LTSTATE')],
     ['the magic of this version alone', async () => Buffer.from('LTSTATE2')],
-    ['a version this release does not read', async () => Buffer.from('LTSTATE9 from a later release')],
+    ['a version byte that no release writes', async () => Buffer.from('LTSTATE? and more')],
     ['a state file cut short', async () => (await encodeState(makeStore(), WALL)).subarray(0, -1)],
   ]
   for (const [name, make] of damaged) {
@@ -147,6 +147,15 @@ describe('a file that begins with the magic is the service’s own', () => {
       expect((await readFile(join(dir, aside))).equals(bytes)).toBe(true)
     })
   }
+
+  it('a file of a later release (a downgrade) is left as it is, and the start stops', async () => {
+    await writeFile(file, 'LTSTATE3 from a later release')
+    const load = persistence(makeStore()).load()
+    await expect(load).rejects.toThrow(UnusableStatePathError)
+    await expect(load).rejects.toThrow(`${file} was written by a newer release of latency-tracker (LTSTATE3; this one reads LTSTATE1 and LTSTATE2)`)
+    expect(await readdir(dir)).toEqual(['state.bin'])
+    expect(await readFile(file, 'utf8')).toBe('LTSTATE3 from a later release')
+  })
 
   it('a file of the release before statuses (test/fixtures/state-v1.bin) loads through load()', async () => {
     await copyFile(new URL('./fixtures/state-v1.bin', import.meta.url), file)

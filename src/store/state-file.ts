@@ -424,8 +424,9 @@ function kindOf(info: Stats): string {
  * Reads the state file; undefined when there is none (a clean start). Throws
  * UnusableStatePathError, and leaves the file as it is, unless it is one the
  * service wrote: it must begin with MAGIC_PREFIX (an empty file, a shorter one,
- * text or another program's data do not). That is checked on the first bytes,
- * so another program's file is not read whole. A file that begins with the
+ * text or another program's data do not), and not be of a later version (a
+ * downgrade: the file is fine, for the release that wrote it). That is checked
+ * on the first bytes, so another program's file is not read whole. A file that begins with the
  * magic but cannot be read to its end is the service's own, damaged: the error
  * is the reader's.
  */
@@ -436,7 +437,7 @@ export async function readStateFile(path: string): Promise<Buffer | undefined> {
     try {
       file = await open(path, 'r')
       // At position 0, which leaves the file's own position at its start for readFile.
-      const { buffer, bytesRead } = await file.read(Buffer.alloc(MAGIC_PREFIX.length), 0, MAGIC_PREFIX.length, 0)
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(MAGIC.length), 0, MAGIC.length, 0)
       head = buffer.subarray(0, bytesRead)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -445,9 +446,16 @@ export async function readStateFile(path: string): Promise<Buffer | undefined> {
         `${path} cannot be read (${(err as Error).message}): it was left as it is; make it readable, move it away or choose another path`,
       )
     }
-    if (!head.equals(MAGIC_PREFIX)) {
+    if (!head.subarray(0, MAGIC_PREFIX.length).equals(MAGIC_PREFIX)) {
       throw new UnusableStatePathError(
         `${path} is not a latency-tracker state file (it does not begin with ${MAGIC_PREFIX.toString('latin1')}): it was left as it is; move it away or choose another path`,
+      )
+    }
+    // A release after this one wrote it (a downgrade): not damaged, only not readable here.
+    const version = head[MAGIC_PREFIX.length]
+    if (version > MAGIC[MAGIC_PREFIX.length] && version <= 0x39 /* 9 */) {
+      throw new UnusableStatePathError(
+        `${path} was written by a newer release of latency-tracker (${head.toString('latin1')}; this one reads ${MAGIC_V1.toString('latin1')} and ${MAGIC.toString('latin1')}): it was left as it is; run the release that wrote it, or move it away`,
       )
     }
     return await file.readFile()

@@ -46,10 +46,12 @@ const LOG_EVERY_FAILURES = 100
  * Saves the store to STATE_FILE every interval and on shutdown, and loads it on
  * start. At start the path must be a regular file or nothing yet (a symbolic
  * link is followed to its target), in a folder that takes new files; otherwise
- * load() throws UnusableStatePathError. A regular file that cannot be read or
- * trusted is moved aside as `<file>.corrupt-<timestamp>` and the service starts
- * empty; if it cannot be moved, load() throws too rather than overwrite the only
- * copy. A save that fails while running leaves the previous file as it was and
+ * load() throws UnusableStatePathError. A file of the service's format
+ * (readStateFile checks that it begins with LTSTATE) that is damaged is moved
+ * aside as `<file>.corrupt-<timestamp>` and the service starts empty; any other
+ * regular file, one that cannot be read, or one of a later release makes load()
+ * throw UnusableStatePathError and is left as it is; if a damaged file cannot
+ * be moved, load() throws too rather than overwrite the only copy. A save that fails while running leaves the previous file as it was and
  * is counted in `status`; the service goes on.
  */
 export class StatePersistence {
@@ -71,8 +73,9 @@ export class StatePersistence {
 
   /**
    * Checks the path and loads the file into the (empty) store. Throws
-   * UnusableStatePathError for a path the state cannot be kept at; a missing or
-   * bad file means an empty start.
+   * UnusableStatePathError for a path the state cannot be kept at or a file that
+   * is not the service's; a missing file, or a damaged one of the service's
+   * format, means an empty start.
    */
   async load(): Promise<LoadSummary | undefined> {
     this.file = await resolveStatePath(this.path)
