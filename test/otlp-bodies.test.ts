@@ -1,7 +1,11 @@
 import { gzipSync } from 'node:zlib'
 import type { LightMyRequestResponse } from 'fastify'
+import fc from 'fast-check'
 import protobuf from 'protobufjs'
 import { describe, expect, it } from 'vitest'
+import { SpanBatch } from '../src/otlp/span-batch.js'
+import { SPAN_KINDS, SpanKindFilter } from '../src/otlp/span-kinds.js'
+import { MetricStore } from '../src/store/metric-store.js'
 import { build } from './helper.js'
 import {
   PROTOBUF,
@@ -437,5 +441,25 @@ describe('POST /v1/traces under overload', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
     expect(res.headers['content-type']).toBe(PROTOBUF)
     expect(decodeProtobufStatus(res.rawPayload)).toMatchObject({ code: 14 })
+  })
+})
+
+describe('metric ids of spans, whatever the length of the names', () => {
+  const nameChar = fc.oneof(fc.constantFrom('a', 'Z', '9', '.', ':', '-', '_', ' ', '/', 'é', '🚀', '\uD800'), fc.string({ minLength: 1, maxLength: 1 }))
+  const name = fc.oneof(fc.string({ unit: nameChar, maxLength: 40 }), fc.string({ unit: nameChar, minLength: 120, maxLength: 400 }))
+
+  it('are <service.name>:<span name> as the reference cleans and cuts them, for long and astral names', () => {
+    fc.assert(
+      fc.property(name, fc.array(name, { minLength: 1, maxLength: 6 }), (service, spanNames) => {
+        const store = new MetricStore({ maxMetrics: 100, maxSamples: 100, windowMs: 60_000 })
+        const batch = new SpanBatch(new SpanKindFilter(SPAN_KINDS))
+        batch.startResource(service)
+        for (const spanName of spanNames) batch.addSpan(spanName, 2, 1_000, Number.NaN, 0)
+        expect(batch.record(store).recorded).toBe(spanNames.length)
+        const ids = store.sorted().map((m) => m.id)
+        expect(ids).toEqual([...new Set(spanNames.map((n) => expectedId(service === '' ? 'unknown_service' : service, n)))].sort())
+      }),
+      { numRuns: 500 },
+    )
   })
 })

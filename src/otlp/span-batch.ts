@@ -17,9 +17,15 @@ const ERROR_STATUS = 500
 
 const NOT_IN_ID = /[^A-Za-z0-9_.:-]/gu
 
-/** The metric id of a span: `<service.name>:<span name>`, other characters as `_`, at most 128 characters. */
-export function spanMetricId(serviceName: string, spanName: string): string {
-  return `${serviceName}:${spanName}`.replace(NOT_IN_ID, '_').slice(0, MAX_ID_LENGTH)
+/**
+ * The start of `text` as it appears in a metric id: every code point outside
+ * the id's characters becomes one `_`, cut to `max` characters. Only the first
+ * 2 × max UTF-16 units are looked at (they hold at least max code points): a
+ * request's work stays proportional to its size however long a name is, and
+ * however many spans repeat it.
+ */
+export function idPart(text: string, max: number = MAX_ID_LENGTH): string {
+  return text.slice(0, 2 * max).replace(NOT_IN_ID, '_').slice(0, max)
 }
 
 type RejectReason = 'end-before-start' | 'zero-duration' | 'too-long' | 'bad-status' | 'metric-limit' | 'store'
@@ -68,7 +74,8 @@ export class SpanBatch {
   private readonly groups = new Map<string, SpanGroup>()
   /** Span name -> group, for the current resource: one lookup per span instead of building its id. */
   private byName = new Map<string, SpanGroup>()
-  private serviceName = UNKNOWN_SERVICE
+  /** The resource's service.name as it begins every id (idPart): cleaned once per resource, not once per span name. */
+  private serviceIdPart = UNKNOWN_SERVICE
   private skipped = 0
   private readonly rejections = new Map<RejectReason, Rejections>()
 
@@ -76,7 +83,7 @@ export class SpanBatch {
 
   /** The spans that follow belong to a resource with this service.name (undefined or empty: unknown_service). */
   startResource(serviceName: string | undefined): void {
-    this.serviceName = serviceName === undefined || serviceName === '' ? UNKNOWN_SERVICE : serviceName
+    this.serviceIdPart = idPart(serviceName === undefined || serviceName === '' ? UNKNOWN_SERVICE : serviceName)
     this.byName = new Map()
   }
 
@@ -144,7 +151,8 @@ export class SpanBatch {
   private groupOf(name: string): SpanGroup {
     let group = this.byName.get(name)
     if (group === undefined) {
-      const id = spanMetricId(this.serviceName, name)
+      // `<service.name>:<span name>`, other characters as `_`, at most MAX_ID_LENGTH characters.
+      const id = `${this.serviceIdPart}:${idPart(name)}`.slice(0, MAX_ID_LENGTH)
       group = this.groups.get(id)
       if (group === undefined) {
         group = { id, latencies: [], statusLatencies: [], statuses: [] }
