@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { ConfigError, helpText, loadConfig, loggableConfig } from './config.js'
+import { raiseMallocTrimThreshold } from './malloc-trim.js'
 import { startService } from './service.js'
 
 /**
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     return
   }
   const { config } = parsed
+  raiseMallocTrimThreshold()
   let service
   try {
     service = await startService(config)
