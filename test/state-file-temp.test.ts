@@ -10,7 +10,8 @@ import { StatePersistence } from '../src/store/state-persistence.js'
 // (.<name>.tmp-<pid>, and -probe after it for the start's folder check). Whatever
 // is already at such a name (a symbolic link planted there above all) is never
 // written through, followed or replaced: the save, or the start, fails instead.
-// A temporary file the service itself left behind does not block later saves.
+// A regular file at the save's own name (one a failed save could not remove) does
+// not block later saves: the next save removes it.
 
 /** Makes rm() of one path fail once with EROFS, as on a file system remounted read-only during a save. */
 const failRm = vi.hoisted(() => ({ path: undefined as string | undefined }))
@@ -136,12 +137,13 @@ describe('a temporary file a failed save could not remove', () => {
     expect(await readFile(file, 'utf8')).toBe('third')
   })
 
-  it('is not removed once something else is at its name: the save fails and that stays', async () => {
+  it('a symbolic link put at its name instead is not removed: the save fails, and the link and its target stay', async () => {
     await failedSaveLeavingTemp()
     await rm(tmp)
-    await writeFile(tmp, 'someone else’s')
+    await writeFile(join(dir, 'victim'), 'precious')
+    await symlink(join(dir, 'victim'), tmp)
     await expect(writeStateFile(file, Buffer.from('second'))).rejects.toMatchObject({ code: 'EEXIST' })
-    expect(await readFile(tmp, 'utf8')).toBe('someone else’s')
-    expect(await readdir(dir)).toEqual([`.state.bin.tmp-${process.pid}`])
+    expect(await readlink(tmp)).toBe(join(dir, 'victim'))
+    expect(await readFile(join(dir, 'victim'), 'utf8')).toBe('precious')
   })
 })

@@ -240,26 +240,16 @@ function* savedSamples(
   }
 }
 
-/**
- * Temporary files of failed saves that could not be removed then (a file system
- * remounted read-only during the save, say), with the identity of the file this
- * process created: the next save's exclusive create would fail on it forever, so
- * that save removes it first, if it is still that file.
- */
-const leftBehind = new Map<string, { dev: number; ino: number }>()
-
 /** Writes the state (one buffer or parts, in order) atomically: temporary file, fsync, rename, fsync of the folder. */
 export async function writeStateFile(path: string, data: Buffer | readonly Buffer[]): Promise<void> {
   const tmp = tempPath(path)
-  await removeLeftBehind(tmp)
+  await removeOwnTempFile(tmp)
   // Created exclusively (O_CREAT|O_EXCL): its name is predictable, and anything
   // already there, a symbolic link above all, must fail the save rather than be
   // written through and then renamed over the state file.
   const file = await open(tmp, 'wx', 0o600)
-  let created: Stats | undefined
   try {
     try {
-      created = await file.stat()
       await writeAll(file, Buffer.isBuffer(data) ? [data] : data)
       await file.sync()
     } finally {
@@ -267,10 +257,9 @@ export async function writeStateFile(path: string, data: Buffer | readonly Buffe
     }
     await rename(tmp, path)
   } catch (err) {
-    // A partial copy would only take space (a full disk is a common cause).
-    await rm(tmp, { force: true }).catch(() => {
-      if (created !== undefined) leftBehind.set(tmp, { dev: created.dev, ino: created.ino })
-    })
+    // A partial copy would only take space (a full disk is a common cause). If it
+    // cannot go now, the next save removes it (removeOwnTempFile).
+    await rm(tmp, { force: true }).catch(() => undefined)
     throw err
   }
   const dir = await open(dirname(path), 'r')
@@ -294,20 +283,20 @@ async function writeAll(file: FileHandle, parts: readonly Buffer[]): Promise<voi
   }
 }
 
-/** Removes the temporary file a failed save of this process left at `tmp`, if it is still that file; anything else there stays. */
-async function removeLeftBehind(tmp: string): Promise<void> {
-  const own = leftBehind.get(tmp)
-  if (own === undefined) return
-  let info: Stats
+/**
+ * Makes way for a save's temporary file. A regular file at its name is one a
+ * failed save of this process could not remove (a file system remounted
+ * read-only during the save, say): names of that shape are the service's, as
+ * removeStaleTempFiles has it, and left there it would fail every later save.
+ * Anything else at the name (a symbolic link above all) stays, and the
+ * exclusive create fails on it.
+ */
+async function removeOwnTempFile(tmp: string): Promise<void> {
   try {
-    info = await lstat(tmp)
+    if ((await lstat(tmp)).isFile()) await rm(tmp)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    leftBehind.delete(tmp)
-    return
   }
-  if (info.isFile() && info.dev === own.dev && info.ino === own.ino) await rm(tmp)
-  leftBehind.delete(tmp)
 }
 
 function tempPrefix(path: string): string {
