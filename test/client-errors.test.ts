@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { build, postJson } from './helper.js'
+import { waitFor } from './wait-for.js'
 
 // Requests that Node's HTTP parser refuses before Fastify sees them, a request
 // that takes too long, and an HTTP/1.1 request without Host: each gets a JSON
@@ -224,6 +225,25 @@ describe('pipelined requests: answered in order, and none left in flight when th
     expect((await app.inject({ url: '/metrics/good' })).json().count).toBe(1)
     expect((await app.inject({ url: '/metrics/broken' })).statusCode).toBe(404)
     expect(await settledInFlight(app)).toBe(1)
+  })
+
+  it('a client that does not read the answers ahead of its malformed request is cut off after REQUEST_TIMEOUT_MS', async () => {
+    const app = await build({ maxEventLoopDelayMs: 0, headersTimeoutMs: 500, requestTimeoutMs: 1_000 })
+    const { port } = app.server.address() as { port: number }
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.pause() // never reads: the 1.7 MB answers ahead cannot all go out
+    await once(socket, 'connect')
+    socket.write(`${'GET /docs/static/swagger-ui-bundle.js HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(10)}GARBAGE\r\n\r\n`)
+    // And it keeps sending now and then, as the reads of its bytes would keep an idle timeout away.
+    const trickle = setInterval(() => socket.write('x'), 200)
+    try {
+      const connections = () => new Promise<number>((resolve) => app.server.getConnections((_err, n) => resolve(n)))
+      await waitFor('the server to close the connection', async () => (await connections()) === 0)
+    } finally {
+      clearInterval(trickle)
+      socket.destroy()
+    }
   })
 
   it('the client goes away with requests still queued: none is left in flight', async () => {

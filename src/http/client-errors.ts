@@ -35,6 +35,7 @@ const REFUSED = Symbol('refused')
  * framing error nothing more on it can be trusted. Unlike Node, it answers after
  * the requests pipelined ahead of the bad one: answered at once, the error would
  * be read as the answer to the first of them, which may well have been stored.
+ * They get REQUEST_TIMEOUT_MS to go out; then the connection is closed unanswered.
  */
 export function clientErrorHandler(counters: ServiceCounters, timeouts: RequestTimeouts) {
   return function answerClientError(this: FastifyInstance, err: ConnectionError, socket: Socket & { [REFUSED]?: true }): void {
@@ -44,7 +45,11 @@ export function clientErrorHandler(counters: ServiceCounters, timeouts: RequestT
     // A request whose body was arriving is counted already, and will never be complete.
     const incoming = (socket as HttpSocket).parser?.incoming
     const unfinished = incoming != null && !incoming.complete ? 1 : 0
+    // Not for ever: a client that does not read would keep the answers ahead, and the connection, open for good.
+    const deadline = setTimeout(() => socket.destroy(err), timeouts.requestTimeoutMs)
+    deadline.unref()
     afterResponses(socket, unfinished, () => {
+      clearTimeout(deadline)
       if (socket.destroyed) return
       const response = (socket as HttpSocket)._httpMessage
       if (socket.writable && (response == null || !response.headersSent)) {
