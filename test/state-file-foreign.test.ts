@@ -8,6 +8,7 @@ import { MetricStore } from '../src/store/metric-store.js'
 import { UnusableStatePathError, encodeState } from '../src/store/state-file.js'
 import { StatePersistence } from '../src/store/state-persistence.js'
 import { testConfig } from './helper.js'
+import { recordingLog } from './recording-log.js'
 
 // A regular file at STATE_FILE that the service did not write (it does not begin
 // with the magic every version of the state file begins with, LTSTATE) stops the
@@ -44,12 +45,6 @@ afterEach(async () => {
 
 function makeStore() {
   return new MetricStore({ maxMetrics: 100, maxSamples: 100, windowMs: 60_000 })
-}
-
-function recordingLog() {
-  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = []
-  const at = (level: string) => (obj: object, msg: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg })
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') }
 }
 
 function persistence(store: MetricStore, log = recordingLog(), path = file) {

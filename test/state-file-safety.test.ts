@@ -8,6 +8,7 @@ import { decodeState } from '../src/store/state-file.js'
 import { FinalSaveError, StatePersistence } from '../src/store/state-persistence.js'
 import { logLines, runToExit, type ServerProcess, spawnServer } from './spawn-server.js'
 import { waitFor } from './wait-for.js'
+import { recordingLog } from './recording-log.js'
 
 // STATE_FILE under hostile or broken conditions, against the built service
 // (dist/main.js) on 127.0.0.1: the service never moves, renames or overwrites
@@ -193,12 +194,6 @@ describe('saves that fail while running', () => {
 })
 
 describe('StatePersistence while saves fail', () => {
-  function recordingLog() {
-    const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = []
-    const at = (level: string) => (obj: object, msg: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg })
-    return { lines, info: at('info'), warn: at('warn'), error: at('error') }
-  }
-
   it('logs the first failure in a row and every 100th after, counts them all, and a failed final save throws', async () => {
     const folder = join(dir, 'gone')
     const store = new MetricStore({ maxMetrics: 10, maxSamples: 10, windowMs: 60_000 })

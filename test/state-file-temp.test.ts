@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MetricStore } from '../src/store/metric-store.js'
 import { UnusableStatePathError, decodeState, writeStateFile } from '../src/store/state-file.js'
 import { StatePersistence } from '../src/store/state-persistence.js'
+import { recordingLog } from './recording-log.js'
 
 // The temporary files of the state file sit at predictable names in its folder
 // (.<name>.tmp-<pid>, and -probe after it for the start's folder check). Whatever
@@ -46,12 +47,6 @@ afterEach(async () => {
 
 function makeStore() {
   return new MetricStore({ maxMetrics: 100, maxSamples: 100, windowMs: 60_000 })
-}
-
-function recordingLog() {
-  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = []
-  const at = (level: string) => (obj: object, msg: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg })
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') }
 }
 
 function totalIn(data: Buffer, id: string): number | undefined {
