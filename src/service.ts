@@ -31,10 +31,10 @@ export interface Service {
   readonly statsd: StatsdDoor | undefined
   /**
    * Stops every door, then writes the final save; resolves when done. Requests in
-   * flight get `graceMs` (default: the config's shutdownGraceMs) to finish; then
-   * their connections are cut, so that a stalled client cannot hold off the save.
+   * flight get SHUTDOWN_GRACE_MS to finish; then their connections are cut, so
+   * that a stalled client cannot hold off the save.
    */
-  stop(graceMs?: number): Promise<void>
+  stop(): Promise<void>
 }
 
 export interface ServiceHooks {
@@ -65,14 +65,14 @@ export async function startService(config: Config, hooks: ServiceHooks = {}): Pr
     config.stateFile === undefined ? undefined : new StatePersistence(store, config.stateFile, config.stateIntervalMs, log, Date.now, stateSaves)
   const sweep = sweepIdleMetrics(store, config.idleTtlMs)
 
-  const stop = async (graceMs = config.shutdownGraceMs) => {
+  const stop = async () => {
     // server.close() closes only the keep-alive connections idle at that moment: one
     // whose request was still in flight would stay open after its response until
     // keepAliveTimeout (65 s), past the grace delay. Close each as soon as it goes idle.
     const closeIdle = setInterval(() => http.server.closeIdleConnections(), 50)
     // A request still unfinished then (a client stalled mid-body) would otherwise keep
     // the server open until REQUEST_TIMEOUT_MS, and the final save waiting with it.
-    const cut = setTimeout(() => http.server.closeAllConnections(), graceMs)
+    const cut = setTimeout(() => http.server.closeAllConnections(), config.shutdownGraceMs)
     try {
       await Promise.all([http.close(), statsd?.stop()])
     } finally {

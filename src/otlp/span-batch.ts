@@ -19,13 +19,16 @@ const NOT_IN_ID = /[^A-Za-z0-9_.:-]/gu
 
 /**
  * The start of `text` as it appears in a metric id: every code point outside
- * the id's characters becomes one `_`, cut to `max` characters. Only the first
- * 2 × max UTF-16 units are looked at (they hold at least max code points): a
- * request's work stays proportional to its size however long a name is, and
- * however many spans repeat it.
+ * the id's characters becomes one `_`, cut to MAX_ID_LENGTH characters. Only
+ * the first 2 × MAX_ID_LENGTH UTF-16 units are looked at (they hold at least
+ * that many code points): a request's work stays proportional to its size
+ * however long a name is, and however many spans repeat it.
  */
-export function idPart(text: string, max: number = MAX_ID_LENGTH): string {
-  return text.slice(0, 2 * max).replace(NOT_IN_ID, '_').slice(0, max)
+function idPart(text: string): string {
+  return text
+    .slice(0, 2 * MAX_ID_LENGTH)
+    .replace(NOT_IN_ID, '_')
+    .slice(0, MAX_ID_LENGTH)
 }
 
 type RejectReason = 'end-before-start' | 'zero-duration' | 'too-long' | 'bad-status' | 'metric-limit' | 'store'

@@ -98,7 +98,6 @@ export class StatePersistence {
       summary = decodeState(this.store, data, this.wallNow())
     } catch (err) {
       this.store.clear()
-      if (err instanceof UnusableStatePathError) throw err
       await this.setAside(err as Error)
       return undefined
     }
