@@ -3,6 +3,9 @@ export const MAX_TCP_LINE_BYTES = 64 * 1024
 /** How much of an over-long line is kept for the log: 4 bytes for each of the 200 characters logged, and more. */
 const OVER_LONG_HEAD_BYTES = 1024
 
+/** The room for waiting bytes a connection keeps between lines; more is dropped once it is empty again. */
+const KEPT_ROOM_BYTES = 4096
+
 const LF = 10
 
 /**
@@ -48,6 +51,8 @@ export class TcpLineFramer {
     if (whole > from) text += chunk.toString('utf8', from, whole)
     if (this.overLong) this.keepHead(chunk.subarray(whole, last + 1))
     else this.keep(chunk.subarray(last + 1))
+    // A long line's room is not kept for the connection's life (idle ones stay open).
+    if (this.pendingLength === 0 && this.pending.length > KEPT_ROOM_BYTES) this.pending = Buffer.alloc(0)
     return text
   }
 
