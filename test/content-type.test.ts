@@ -110,4 +110,13 @@ describe('a body without Content-Type on a route that takes none', () => {
     expect(message).not.toMatch(/undefined/)
     expect((await app.inject({ method: 'GET', url: '/metrics/m' })).statusCode).toBe(200)
   })
+
+  it('DELETE /metrics with a body that is not JSON is 400 LT_INVALID_JSON (as its OpenAPI says), and deletes nothing', async () => {
+    const app = await build()
+    await postJson(app, '/metrics/m/latency', { latency_ns: 9 })
+    const res = await app.inject({ method: 'DELETE', url: '/metrics', headers: { 'content-type': 'application/json' }, payload: 'garbage' })
+    expectError(res, 400)
+    expect(res.json().code).toBe('LT_INVALID_JSON')
+    expect((await app.inject({ method: 'GET', url: '/metrics/m' })).statusCode).toBe(200)
+  })
 })

@@ -138,7 +138,9 @@ describe('OpenAPI document at /docs/json', () => {
     expect(list.parameters.map((p: Json) => p.name)).toEqual(['window_ms', 'quantiles', 'status', 'le_ns', 'format'])
     expect(Object.keys(list.responses)).toEqual(['200', '400', '401', '503'])
     expect(Object.keys(doc.paths['/metrics/{id}/latency'].post.responses)).toEqual(['202', '400', '401', '403', '413', '415', '429', '503'])
-    expect(Object.keys(doc.paths['/metrics/{id}'].delete.responses)).toEqual(['204', '400', '401', '403', '404', '503'])
+    expect(Object.keys(doc.paths['/metrics/{id}'].delete.responses)).toEqual(['204', '400', '401', '403', '404', '413', '415', '503'])
+    // A DELETE needs no body, but one that is sent is read as JSON: its errors are documented too.
+    expect(Object.keys(doc.paths['/metrics'].delete.responses)).toEqual(['204', '400', '401', '403', '413', '415', '503'])
     // /healthz needs no token and reports overload itself.
     expect(doc.paths['/healthz'].get.security).toEqual([])
     expect(Object.keys(doc.paths['/healthz'].get.responses)).toEqual(['200', '503'])

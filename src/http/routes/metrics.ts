@@ -12,7 +12,14 @@ import { startProcessMetrics } from '../exposition/process-metrics.js'
 import { renderExposition } from '../exposition/render.js'
 import { requireMetric } from '../metric-lookup.js'
 import { parseReadQuery } from '../read-query.js'
-import { InvalidIdError, InvalidReadError, MetricIdParams, MetricNotFoundResponse } from '../schemas/common.js'
+import {
+  BodyTooLargeResponse,
+  DeleteBodyError,
+  InvalidReadError,
+  MetricIdParams,
+  MetricNotFoundResponse,
+  UnsupportedMediaTypeResponse,
+} from '../schemas/common.js'
 import { MetricsListOk, MetricsListQuery } from '../schemas/exposition.js'
 import { MetricSnapshot as MetricSnapshotSchema, ReadQuery, Series, SeriesQuery } from '../schemas/snapshot.js'
 
@@ -130,7 +137,13 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         summary: 'Remove one metric with its samples and counters',
         params: MetricIdParams,
-        response: { 204: Type.Null({ description: 'Removed' }), 400: InvalidIdError, 404: MetricNotFoundResponse },
+        response: {
+          204: Type.Null({ description: 'Removed' }),
+          400: DeleteBodyError,
+          404: MetricNotFoundResponse,
+          413: BodyTooLargeResponse,
+          415: UnsupportedMediaTypeResponse,
+        },
       },
     },
     async (request, reply) => {
@@ -144,7 +157,12 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         summary: 'Remove every metric (service counters and uptime are kept)',
-        response: { 204: Type.Null({ description: 'Every metric removed' }) },
+        response: {
+          204: Type.Null({ description: 'Every metric removed' }),
+          400: DeleteBodyError,
+          413: BodyTooLargeResponse,
+          415: UnsupportedMediaTypeResponse,
+        },
       },
     },
     async (_request, reply) => {

@@ -57,6 +57,13 @@ export const InvalidJobError = errorResponse(
   'FST_ERR_VALIDATION',
   'body/event must be equal to one of the allowed values: created, started, completed, failed, retried',
 )
+/** A DELETE needs no body, but one that is sent is read as JSON all the same (json-body.ts). */
+export const DeleteBodyError = errorResponse(
+  400,
+  'Invalid metric id, or a body that is not JSON (a DELETE needs none)',
+  'LT_INVALID_JSON',
+  'body is not valid JSON: Unexpected token g in JSON at position 0',
+)
 export const MetricNotFoundResponse = errorResponse(404, 'No metric with this id', 'LT_METRIC_NOT_FOUND', 'metric "checkout" does not exist')
 export const BodyTooLargeResponse = errorResponse(413, 'Body larger than 1 MiB', 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large')
 export const UnsupportedMediaTypeResponse = errorResponse(
