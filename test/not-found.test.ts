@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { build, expectError } from './helper.js'
+import { build, expectError, postJson } from './helper.js'
 
 // Unknown routes and known paths with a method they do not take: answers in
-// the error shape with a code, 405 with Allow, counted like every other answer.
+// the error shape with a code, 405 with Allow, counted like every other answer;
+// and a bug of the service's own, in the same shape.
 
 describe('unknown routes', () => {
   it.each([
@@ -47,5 +48,18 @@ describe('unknown routes', () => {
     const list = (await app.inject({ url: '/metrics' })).json()
     expect(list.metrics).toEqual([])
     expect(list.service.requests['4xx']).toBe(1)
+  })
+})
+
+describe('a bug of the service (500)', () => {
+  it('is answered in the error shape with a code, without internals', async () => {
+    const app = await build()
+    await postJson(app, '/metrics/m/latency', { latency_ns: 9 })
+    app.store.snapshot = () => {
+      throw new Error('secret internal detail')
+    }
+    const res = await app.inject({ url: '/metrics/m' })
+    expect(expectError(res, 500)).toBe('Internal Server Error')
+    expect(res.json()).toEqual({ statusCode: 500, code: 'LT_INTERNAL_ERROR', error: 'Internal Server Error', message: 'Internal Server Error' })
   })
 })

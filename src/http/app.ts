@@ -21,6 +21,7 @@ import { type TokenOptions, tokenCheck } from './bearer-auth.js'
 import { clientErrorHandler, refuseExpectationsAndConnect, refuseRequestsWithoutHost } from './client-errors.js'
 import { dashboardRoutes } from './dashboard.js'
 import { registerDocs } from './docs.js'
+import { INTERNAL_ERROR_CODE } from './errors.js'
 import { parseJsonBodies } from './json-body.js'
 import { answerUnknownRoutes } from './not-found.js'
 import { OverloadMonitor } from './overload.js'
@@ -163,7 +164,7 @@ function errorHandler(this: FastifyInstance, err: FastifyError, request: Fastify
   const status = code !== undefined && ((code >= 400 && code < 500) || code === 503) ? code : 500
   if (status === 500) {
     this.log.error({ err }, 'request failed')
-    return reply.code(500).send({ statusCode: 500, error: STATUS_CODES[500], message: 'Internal Server Error' })
+    return reply.code(500).send({ statusCode: 500, code: INTERNAL_ERROR_CODE, error: STATUS_CODES[500], message: 'Internal Server Error' })
   }
   this.log.debug({ err }, 'client error')
   const message =

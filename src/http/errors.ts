@@ -31,6 +31,9 @@ export const ForbiddenError = createError<[string]>('LT_FORBIDDEN', 'the read-on
 
 export const InvalidJsonError = createError<[string]>('LT_INVALID_JSON', 'body is not valid JSON: %s', 400)
 
+/** A bug of the service's own (logged at error): answered without internals, but in the same shape. */
+export const INTERNAL_ERROR_CODE = 'LT_INTERNAL_ERROR'
+
 /** The HTTP answer to a refusal of the domain ingest API: 429 for a full store, 400 for anything else. */
 export function refusalError(refusal: IngestRefusal): Error {
   return refusal.reason === 'metric-limit' ? new MetricLimitError(refusal.message) : new InvalidInputError(refusal.message)
