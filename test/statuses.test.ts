@@ -476,6 +476,25 @@ describe('bad writes: 400, and nothing is stored', () => {
     // The refusal names the first bad status; 0 and 999 in a typed array are fine.
     expect((store.ingestSamples('m', Float64Array.of(5, 6, 7), Uint16Array.of(200, 1000, 1001)) as IngestRefusal).message).toMatch(/1000/)
     expect(store.ingestSamples('m', Float64Array.of(5, 6), Uint16Array.of(0, 999))).toBe(2)
+    // Refused batches were counted before their refusal: none of their counts stays behind.
+    expect(store.get('m')!.statusCounts()).toEqual([
+      [0, 1],
+      [200, 1],
+      [503, 1],
+      [999, 1],
+    ])
+  })
+
+  it('a batch refused for MAX_METRICS leaves no status counts behind', () => {
+    const store = new MetricStore({ maxMetrics: 1, maxSamples: 100, windowMs: WINDOW_MS, now: manualClock().now })
+    expect(store.ingestSamples('kept', [1], [404])).toBe(1)
+    expect((store.ingestSamples('new', Float64Array.of(5, 6), Uint16Array.of(200, 503)) as IngestRefusal).reason).toBe('metric-limit')
+    expect((store.ingestSamples('new', [5, 6], [200, 503]) as IngestRefusal).reason).toBe('metric-limit')
+    expect(store.ingestSamples('kept', Float64Array.of(5, 6), Uint16Array.of(200, 200))).toBe(2)
+    expect(store.get('kept')!.statusCounts()).toEqual([
+      [200, 2],
+      [404, 1],
+    ])
   })
 
   it('the reason names status when only the status is wrong', async () => {

@@ -1,11 +1,11 @@
 import { CounterSlab } from './counter-block.js'
 import { BucketIndex, DEFAULT_BUCKET_BOUNDS_NS } from './histogram-buckets.js'
-import { IngestRefusal, checkJobEvents, checkMetricId, checkSamples } from './ingest.js'
+import { IngestRefusal, checkJobEvents, checkMetricId, checkSamples, statusesRefusal } from './ingest.js'
 import { type JobCounts, type JobEvent, Metric, MetricShared, type SavedCounters, blockWidth } from './metric.js'
 import { type RangeStats, RangeSummarizer } from './range-summary.js'
 import { type ReadOptions, readOptionsKey } from './read-options.js'
 import { RingPool } from './ring-pool.js'
-import { NO_STATUS } from './sample-layout.js'
+import { MAX_STATUS, NO_STATUS } from './sample-layout.js'
 import { ServiceCounters } from './service-counters.js'
 import { forEachInSlices } from './time-slices.js'
 
@@ -125,14 +125,29 @@ export class MetricStore {
   ingestSamples(id: string, latency: number | ArrayLike<number>, status: number | ArrayLike<number> = NO_STATUS): number | IngestRefusal {
     const refusal = checkSamples(latency, status)
     if (refusal !== undefined) return refusal
+    if (typeof status !== 'number') return this.ingestWithStatuses(id, latency as ArrayLike<number>, status)
     const metric = this.acquireChecked(id)
     if (metric instanceof IngestRefusal) return metric
     if (typeof latency === 'number') {
-      this.recordLatency(metric, latency, status as number)
+      this.recordLatency(metric, latency, status)
       return 1
     }
     this.recordLatencies(metric, latency, status)
     return latency.length
+  }
+
+  /** ingestSamples for a batch with a status per value: they are counted (and their range checked) before anything is recorded. */
+  private ingestWithStatuses(id: string, latencies: ArrayLike<number>, statuses: ArrayLike<number>): number | IngestRefusal {
+    const tally = this.shared.statusTally
+    try {
+      if (tally.count(statuses) > MAX_STATUS) return statusesRefusal(statuses)
+      const metric = this.acquireChecked(id)
+      if (metric instanceof IngestRefusal) return metric
+      this.recordLatencies(metric, latencies, statuses)
+      return latencies.length
+    } finally {
+      tally.clear()
+    }
   }
 
   /** The domain ingest API for job events: counts `count` events for `id`, after the same checks. */
