@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterEach, expect } from 'vitest'
 import { type Config, loadConfig } from '../src/config.js'
 import { type Service, type ServiceHooks, startService } from '../src/service.js'
-import { type Series, TooManyPoints } from '../src/store/metric-store.js'
+import { MetricRemoved, type Series, TooManyPoints } from '../src/store/metric-store.js'
 
 /** The service's defaults, on a free loopback port, silent. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -51,7 +51,8 @@ export function expectError(res: LightMyRequestResponse, status: number): string
 }
 
 /** The series the store computed; fails the test when the store refused it (too many points). */
-export function computedSeries(series: Series | TooManyPoints): Series {
+export function computedSeries(series: Series | TooManyPoints | MetricRemoved): Series {
   if (series instanceof TooManyPoints) throw new Error(`the store refused the series: ${series.points} points`)
+  if (series instanceof MetricRemoved) throw new Error('the metric was removed while its series was computed')
   return series
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
-import { MetricStore, type SeriesPoint } from '../src/store/metric-store.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { MetricRemoved, MetricStore, type SeriesPoint } from '../src/store/metric-store.js'
 import { build, computedSeries, expectError, postJson } from './helper.js'
 import { type RefReadOptions, type TimedStatusSample, alignMean, manualClock, refSeries, refStats } from './reference.js'
 import { CLOCK_START, quantileArb, readOptions, replayIntoStore, replayOverHttp, statusTermsArb, thresholdArb, writesArb } from './status-writes.js'
@@ -437,5 +437,63 @@ describe('step_ms', () => {
     expect(expectError(await app.inject({ method: 'GET', url: '/metrics/nope/series' }), 404)).toContain('nope')
     expect(expectError(await app.inject({ method: 'GET', url: '/metrics/nope/series?step_ms=1000&status=2xx' }), 404)).toContain('nope')
     expectError(await app.inject({ method: 'GET', url: `/metrics/${'x'.repeat(129)}/series` }), 400)
+  })
+})
+
+describe('a metric removed while its series is computed', () => {
+  /** Every step of a series in a slice of its own: performance.now advances 5 ms a reading, past the 4 ms slice. */
+  function sliceEveryStep() {
+    let fake = performance.now()
+    return vi.spyOn(performance, 'now').mockImplementation(() => (fake += 5))
+  }
+
+  async function storeWithSamples() {
+    const clock = manualClock(CLOCK_START)
+    const store = new MetricStore({ maxMetrics: 10, maxSamples: 1_000, windowMs: WINDOW_MS, now: clock.now })
+    for (let i = 0; i < 60; i++) {
+      store.ingestSamples('x', [1_000 + i, 2_000 + i])
+      clock.advance(1_000)
+    }
+    return store
+  }
+
+  afterEach(() => vi.restoreAllMocks())
+
+  it('store: deleted, or deleted and created again, between two slices: MetricRemoved, not the points left', async () => {
+    for (const recreate of [false, true]) {
+      const store = await storeWithSamples()
+      const spy = sliceEveryStep()
+      const pending = store.series(store.get('x')!, readOptions({ windowMs: WINDOW_MS }), 1_000)
+      // The first step is computed, then the series yields: the DELETE comes in between.
+      store.delete('x')
+      if (recreate) store.ingestSamples('x', [5, 6, 7])
+      expect(await pending, `recreate ${recreate}`).toBeInstanceOf(MetricRemoved)
+      spy.mockRestore()
+      // Untouched, the same series answers in full.
+      const again = computedSeries(await store.series(store.get('x') ?? store.acquire('x')!, readOptions({ windowMs: WINDOW_MS }), 1_000))
+      expect(again.points.reduce((n, p) => n + p.count, 0)).toBe(recreate ? 3 : 0)
+    }
+  })
+
+  it('store: written to between two slices, the series still answers', async () => {
+    const store = await storeWithSamples()
+    sliceEveryStep()
+    const pending = store.series(store.get('x')!, readOptions({ windowMs: WINDOW_MS }), 1_000)
+    store.ingestSamples('x', [7])
+    expect(computedSeries(await pending).points.length).toBeGreaterThan(1)
+  })
+
+  it('HTTP: the series of an id deleted meanwhile is 404, as if the DELETE had come first', async () => {
+    const app = await start()
+    await postJson(app, '/metrics/x/latency', { latency_ns: [1, 2, 3] })
+    const series = app.store.series.bind(app.store)
+    app.store.series = (metric, options, stepMs) => {
+      const pending = series(metric, options, stepMs)
+      app.store.delete('x')
+      return pending
+    }
+    sliceEveryStep()
+    const res = await app.inject({ method: 'GET', url: '/metrics/x/series?window_ms=60000&step_ms=1000' })
+    expect(expectError(res, 404)).toContain('x')
   })
 })

@@ -355,8 +355,11 @@ export class MetricStore {
    * oldest first, empty ones included. The first holds only samples inside the
    * window; the last is the step in progress. Steps are computed in time slices.
    * TooManyPoints, and nothing computed, when more than MAX_SERIES_POINTS steps overlap it.
+   * MetricRemoved when the metric was deleted (or evicted idle) between two slices:
+   * its ring is empty from then on, and a re-created id is another metric, so the
+   * points would hold part of the window; the id did not exist at that moment.
    */
-  async series(metric: Metric, options: ReadOptions, stepMs: number): Promise<Series | TooManyPoints> {
+  async series(metric: Metric, options: ReadOptions, stepMs: number): Promise<Series | TooManyPoints | MetricRemoved> {
     const now = this.now()
     const since = now - options.windowMs
     const firstStep = Math.floor(since / stepMs)
@@ -365,7 +368,13 @@ export class MetricStore {
     // steps overlaps one step more or fewer depending on where now falls.
     if (lastStep - firstStep + 1 > MAX_SERIES_POINTS) return new TooManyPoints(lastStep - firstStep + 1)
     const points: SeriesPoint[] = []
+    let removed = false
     await forEachInSlices(stepIndices(firstStep, lastStep), (k) => {
+      // A retired metric never comes back: once removed, the rest is not computed.
+      if (removed || this.metrics.get(metric.id) !== metric) {
+        removed = true
+        return
+      }
       const start = k * stepMs
       // Located by time when the step is computed: samples that arrive or wrap away
       // between two slices cannot shift another step's run.
@@ -375,9 +384,13 @@ export class MetricStore {
       const point: SeriesPoint = { t_ms: start, ...windowedStats(stats, options) }
       points.push(point)
     })
+    if (removed) return new MetricRemoved()
     return { id: metric.id, window_ms: options.windowMs, step_ms: stepMs, points }
   }
 }
+
+/** A series given up: its metric was removed while the series was being computed. */
+export class MetricRemoved {}
 
 /** A series refused: at the time it was asked for, its steps would have been `points` > MAX_SERIES_POINTS. */
 export class TooManyPoints {

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { OtlpCounters } from '../../otlp/otlp-counters.js'
 import type { StatsdCounters } from '../../statsd/statsd-counters.js'
-import { MAX_SERIES_POINTS, type MetricSnapshot, type MetricStore, TooManyPoints } from '../../store/metric-store.js'
+import { MAX_SERIES_POINTS, MetricRemoved, type MetricSnapshot, type MetricStore, TooManyPoints } from '../../store/metric-store.js'
 import type { StateSaveStatus } from '../../store/state-persistence.js'
 import { BadQueryError, MetricNotFoundError } from '../errors.js'
 import { CONTENT_TYPES, negotiate, parseFormat } from '../exposition/negotiate.js'
@@ -122,6 +122,8 @@ export const metricRoutes: FastifyPluginAsyncTypebox<{
       const options = parseReadQuery(request.query, store.windowMs)
       const stepMs = parseStep(request.query.step_ms, options.windowMs)
       const series = await store.series(metric, options, stepMs)
+      // Deleted while its steps were computed: as if the DELETE had come first.
+      if (series instanceof MetricRemoved) throw new MetricNotFoundError(request.params.id)
       if (series instanceof TooManyPoints) {
         throw new BadQueryError(
           `step_ms ${stepMs} over window_ms ${options.windowMs} gives ${series.points} points; a series has at most ${MAX_SERIES_POINTS}: use a larger step_ms or a shorter window_ms`,
