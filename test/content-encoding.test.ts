@@ -114,4 +114,22 @@ describe('Content-Encoding limits (1 MiB before and after decoding)', () => {
     const res = await app.inject({ method: 'GET', url: '/metrics', headers: { 'content-encoding': 'br' } })
     expect(res.statusCode).toBe(200)
   })
+
+  it('a GET with a body is served whatever its encoding or size: the body is never read, plain or encoded', async () => {
+    const app = await build()
+    await app.inject({ method: 'POST', url: '/metrics/m/latency', payload: { latency_ns: 5 } })
+    const big = gzipSync(randomBytes(2 * MIB))
+    for (const url of ['/healthz', '/metrics', '/metrics/m', '/metrics/m/series']) {
+      for (const [encoding, body] of [
+        ['br', Buffer.from('not brotli')],
+        ['deflate', Buffer.from('x')],
+        ['gzip', big],
+        [undefined, randomBytes(2 * MIB)],
+      ] as const) {
+        const headers = { 'content-type': 'application/octet-stream', ...(encoding === undefined ? {} : { 'content-encoding': encoding }) }
+        const res = await app.inject({ method: 'GET', url, headers, payload: body })
+        expect(res.statusCode, `${url} ${encoding}: ${res.body.slice(0, 200)}`).toBe(200)
+      }
+    }
+  })
 })

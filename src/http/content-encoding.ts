@@ -50,8 +50,13 @@ export function decodeContentEncoding(request: FastifyRequest, payload: BodyStre
 /** How a preParsing hook hands on the body stream (or an error). */
 type PayloadDone = Parameters<preParsingHookHandler>[3]
 
-/** Bodiless requests (a GET or DELETE from a client that always sends the header) have nothing to decode. */
+/**
+ * Bodiless requests (a GET or DELETE from a client that always sends the header)
+ * have nothing to decode. Nor do GET and HEAD requests with a body: Fastify never
+ * reads it, plain or encoded, so its encoding is not refused either.
+ */
 function hasBody(request: FastifyRequest): boolean {
+  if (request.method === 'GET' || request.method === 'HEAD') return false
   const length = request.headers['content-length']
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
