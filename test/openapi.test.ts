@@ -125,6 +125,7 @@ describe('OpenAPI document at /docs/json', () => {
       for (const [type, media] of Object.entries((op.requestBody?.content ?? {}) as Json)) check(media as Json, `${where} body ${type}`)
       for (const [status, response] of Object.entries(op.responses as Json)) {
         for (const [type, media] of Object.entries(((response as Json).content ?? {}) as Json)) check(media as Json, `${where} ${status} ${type}`)
+        for (const [name, header] of Object.entries(((response as Json).headers ?? {}) as Json)) check(header as Json, `${where} ${status} header ${name}`)
       }
     }
     expect(checked).toBeGreaterThan(40)
@@ -144,6 +145,28 @@ describe('OpenAPI document at /docs/json', () => {
     // /healthz needs no token and reports overload itself.
     expect(doc.paths['/healthz'].get.security).toEqual([])
     expect(Object.keys(doc.paths['/healthz'].get.responses)).toEqual(['200', '503'])
+  })
+
+  it('declares the headers sent with answers: Retry-After on every 503, WWW-Authenticate on every 401, Vary on GET /metrics', async () => {
+    const { app } = await appWithRoutes()
+    const doc = await documentOf(app)
+    let checked = 0
+    for (const { path, method, op } of operations(doc)) {
+      for (const [status, name] of [
+        ['503', 'Retry-After'],
+        ['401', 'WWW-Authenticate'],
+      ]) {
+        if (op.responses[status] === undefined) continue
+        expect(op.responses[status].headers?.[name]?.schema, `${method.toUpperCase()} ${path} ${status}`).toBeDefined()
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(10)
+    expect(doc.paths['/healthz'].get.responses['503'].headers['Retry-After'].schema.type).toBe('integer')
+    expect(doc.paths['/metrics'].get.responses['200'].headers.Vary.schema.examples).toEqual(['Accept'])
+    // What the server sends: the same names.
+    const list = await app.inject({ method: 'GET', url: '/metrics' })
+    expect(list.headers.vary).toBe('Accept')
   })
 })
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, FastifySchema } from 'fastify'
-import { errorResponse } from './schemas/common.js'
+import { RETRY_AFTER_HEADER, WWW_AUTHENTICATE_HEADER, errorResponse } from './schemas/common.js'
 import { READ_METHODS } from './bearer-auth.js'
 
 /** Two levels up from both src/http and dist/http. */
@@ -16,24 +16,40 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
  * overload), so they are added to every documented route here instead of to
  * each route schema. These schemas feed the document only: the hooks send them.
  */
-const UNAUTHORIZED = errorResponse(
-  401,
-  'Bearer token missing or wrong (only when AUTH_TOKEN is set)',
-  'LT_UNAUTHORIZED',
-  'bearer token missing: send Authorization: Bearer <token>',
-)
+const UNAUTHORIZED = {
+  ...errorResponse(
+    401,
+    'Bearer token missing or wrong (only when AUTH_TOKEN is set)',
+    'LT_UNAUTHORIZED',
+    'bearer token missing: send Authorization: Bearer <token>',
+  ),
+  headers: WWW_AUTHENTICATE_HEADER,
+}
 const FORBIDDEN = errorResponse(
   403,
   'The read-only token cannot write or delete (only when READ_TOKEN is set)',
   'LT_FORBIDDEN',
   'the read-only token cannot be used for POST: writes and deletes need AUTH_TOKEN',
 )
-const OVERLOADED = errorResponse(
-  503,
-  'Event-loop delay above MAX_EVENT_LOOP_DELAY_MS: retry after the Retry-After seconds',
-  'LT_OVERLOADED',
-  'the service is overloaded (event-loop delay above MAX_EVENT_LOOP_DELAY_MS): retry after 5 s',
-)
+const OVERLOADED = {
+  ...errorResponse(
+    503,
+    'Event-loop delay above MAX_EVENT_LOOP_DELAY_MS: retry after the Retry-After seconds',
+    'LT_OVERLOADED',
+    'the service is overloaded (event-loop delay above MAX_EVENT_LOOP_DELAY_MS): retry after 5 s',
+  ),
+  headers: RETRY_AFTER_HEADER,
+}
+
+/** Answers no operation below can list: to paths and methods that have none, and before a request reaches a route. */
+const ANSWERS_OUTSIDE_OPERATIONS = [
+  'Answers no operation below lists, each a JSON error {statusCode, code, error, message}:',
+  'a method a path does not take is 405 LT_METHOD_NOT_ALLOWED with an Allow header (every GET path also answers HEAD),',
+  'an unknown path 404 LT_ROUTE_NOT_FOUND.',
+  'Before any route, and closing the connection after the answer: a request Node cannot parse is 400 with its code (HPE_…),',
+  'one without Host 400 LT_MISSING_HOST, headers over 16 KiB 431, a request slower than the timeouts 408,',
+  'an Expect other than 100-continue 417 LT_EXPECTATION_FAILED.',
+].join(' ')
 
 function addHookResponses({ schema, url, route }: { schema: FastifySchema; url: string; route: { method: string | string[] } }) {
   // /healthz needs no token and reports overload itself (its own 503).
@@ -74,7 +90,7 @@ export function registerDocs(app: FastifyInstance, authRequired: boolean): void 
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'latency-tracker', version: pkg.version, description: pkg.description },
+      info: { title: 'latency-tracker', version: pkg.version, description: `${pkg.description}\n\n${ANSWERS_OUTSIDE_OPERATIONS}` },
       ...security(authRequired),
     },
     transform: addHookResponses,

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { RETRY_AFTER_HEADER, WWW_AUTHENTICATE_HEADER } from '../http/schemas/common.js'
 
 /** Exporters send these; the door answers in the one the request used. */
 export const PROTOBUF = 'application/x-protobuf'
@@ -98,7 +99,10 @@ export const otlpResponses = {
     3,
     'body is not a valid OTLP protobuf ExportTraceServiceRequest: index out of range: 17 + 10 > 20',
   ),
-  401: errorAnswer('Bearer token missing or wrong (only when AUTH_TOKEN is set)', 16, 'bearer token missing: send Authorization: Bearer <token>'),
+  401: {
+    ...errorAnswer('Bearer token missing or wrong (only when AUTH_TOKEN is set)', 16, 'bearer token missing: send Authorization: Bearer <token>'),
+    headers: WWW_AUTHENTICATE_HEADER,
+  },
   403: errorAnswer(
     'The read-only token cannot send spans (only when READ_TOKEN is set)',
     7,
@@ -110,5 +114,12 @@ export const otlpResponses = {
     3,
     'content-type "text/plain" is not supported: send OTLP as application/x-protobuf or application/json',
   ),
-  503: errorAnswer('Event-loop delay above MAX_EVENT_LOOP_DELAY_MS: exporters retry after the Retry-After seconds', 14, 'Service Unavailable'),
+  503: {
+    ...errorAnswer(
+      'Event-loop delay above MAX_EVENT_LOOP_DELAY_MS: exporters retry after the Retry-After seconds',
+      14,
+      'the service is overloaded (event-loop delay above MAX_EVENT_LOOP_DELAY_MS): retry after 5 s',
+    ),
+    headers: RETRY_AFTER_HEADER,
+  },
 }

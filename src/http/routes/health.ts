@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { StateSaveStatus } from '../../store/state-persistence.js'
+import { RETRY_AFTER_HEADER } from '../schemas/common.js'
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
@@ -21,7 +22,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ retryAfterS: number; stat
         summary: 'Liveness and overload check (no token needed)',
         response: {
           200: { ...Health, description: 'Serving', examples: [{ status: 'ok' }, { status: 'ok', state: 'failing' }] },
-          503: { ...Health, description: 'Overloaded: retry later', examples: [{ status: 'degraded' }] },
+          503: { ...Health, description: 'Overloaded: retry later', examples: [{ status: 'degraded' }], headers: RETRY_AFTER_HEADER },
         },
       },
     },

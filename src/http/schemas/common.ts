@@ -27,6 +27,17 @@ const ErrorResponse = Type.Object(
 )
 
 /**
+ * Response headers the service sends, for the OpenAPI document: @fastify/swagger
+ * turns `headers` on a response schema into the response's header objects.
+ */
+export const RETRY_AFTER_HEADER = {
+  'Retry-After': { type: 'integer', description: 'Seconds to wait before retrying', examples: [5] },
+}
+export const WWW_AUTHENTICATE_HEADER = {
+  'WWW-Authenticate': { type: 'string', description: 'How to authenticate: a bearer token', examples: ['Bearer realm="latency-tracker"'] },
+}
+
+/**
  * ErrorResponse with a one-line description and an example for one status, for
  * the OpenAPI document (the serialized shape is the same for every status).
  */
@@ -62,13 +73,13 @@ export const DeleteBodyError = errorResponse(
   400,
   'Invalid metric id, or a body that is not JSON (a DELETE needs none)',
   'LT_INVALID_JSON',
-  'body is not valid JSON: Unexpected token g in JSON at position 0',
+  'body is not valid JSON: Unexpected token \'g\', "g" is not valid JSON',
 )
 export const MetricNotFoundResponse = errorResponse(404, 'No metric with this id', 'LT_METRIC_NOT_FOUND', 'metric "checkout" does not exist')
 export const BodyTooLargeResponse = errorResponse(413, 'Body larger than 1 MiB', 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large')
 export const UnsupportedMediaTypeResponse = errorResponse(
   415,
-  'Content-Type missing or not application/json',
+  'Content-Type missing or not application/json, or a Content-Encoding other than gzip (LT_UNSUPPORTED_CONTENT_ENCODING)',
   'FST_ERR_CTP_INVALID_MEDIA_TYPE',
   'content-type "text/plain" is not supported: send the body as application/json',
 )

@@ -49,6 +49,7 @@ const mediaType = (format: 'prometheus' | 'openmetrics') => CONTENT_TYPES[format
  */
 export const MetricsListOk = {
   description: 'Every metric and the service counters: JSON, the Prometheus text format or OpenMetrics, by negotiation',
+  headers: { Vary: { type: 'string', description: 'The answer depends on the Accept header', examples: ['Accept'] } },
   content: {
     'application/json': { schema: AllMetrics },
     [mediaType('prometheus')]: {
