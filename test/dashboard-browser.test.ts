@@ -3,6 +3,7 @@
 // both charts drawn, the SLO share, live updates, a stopped service, the token flow.
 // Screenshots of each view go to $TMPDIR/latency-tracker-dashboard/.
 import { existsSync, mkdirSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exactNs, formatNs } from '../src/dashboard/format.js'
 import { type Service, startService } from '../src/service.js'
 import { build, postJson, testConfig } from './helper.js'
+import { spawnServer } from './spawn-server.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
@@ -61,6 +63,7 @@ interface PageCanvas extends PageElement {
 }
 declare const document: PageElement & { dispatchEvent(event: Event): boolean }
 declare const sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void }
+declare const location: { hash: string }
 declare function getComputedStyle(element: PageElement): { borderTopColor: string }
 
 interface Snapshot {
@@ -151,6 +154,26 @@ function baseUrl(app: FastifyInstance): string {
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('not listening on TCP')
   return `http://127.0.0.1:${address.port}`
+}
+
+/**
+ * A request with its path sent as written: fetch and app.inject resolve the path
+ * segments "." and "..", so only this reaches the ids "." and "..".
+ */
+function sendAsIs(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(base)
+    const req = request({ host: hostname, port, path, method, headers }, (res) => {
+      let data = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (data += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }))
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 /** What went wrong while a page loaded: console errors, uncaught exceptions, failed requests, HTTP errors. */
@@ -624,6 +647,196 @@ describe.skipIf(problem !== null)('dashboard in Chromium', () => {
         expect(await other.textContent('#refresh-status')).toContain('needs a token')
         await other.click('#refresh-now')
         await other.waitForSelector('#token-dialog[open]')
+      } finally {
+        await closePages()
+      }
+    },
+    BROWSER_TEST_MS,
+  )
+
+  it(
+    'a service that stops answering but keeps its connections (SIGSTOP) shows as failed, and recovers when it answers again',
+    async () => {
+      const server = await spawnServer({ MAX_EVENT_LOOP_DELAY_MS: '0' })
+      try {
+        const page = await newPage()
+        await page.goto(`${server.url}/`)
+        await page.waitForSelector('#refresh-status[data-state="ok"]')
+        server.child.kill('SIGSTOP')
+        // The page gives a request 10 s (api.ts, ANSWER_WITHIN_MS), after the next refresh starts.
+        await page.waitForSelector('#refresh-status[data-state="failed"]', { timeout: 20_000 })
+        expect(await page.textContent('#refresh-status')).toMatch(
+          /^Refresh failed at \d\d:\d\d:\d\d: the service did not answer in 10 s: it is stopped, stuck or overloaded\. Data shown is from \d\d:\d\d:\d\d\.$/,
+        )
+        expect(await page.getAttribute('body', 'class')).toContain('stale')
+        server.child.kill('SIGCONT')
+        await page.waitForSelector('#refresh-status[data-state="ok"]', { timeout: 20_000 })
+        expect(await page.getAttribute('body', 'class')).not.toContain('stale')
+      } finally {
+        server.child.kill('SIGCONT')
+        await closePages()
+        await server.stop()
+      }
+    },
+    BROWSER_TEST_MS,
+  )
+
+  it(
+    'a token no header can carry is refused in the dialog, and one kept in the tab is dropped and asked for again',
+    async () => {
+      const app = await build({ authToken: AUTH, readToken: READ, maxEventLoopDelayMs: 0 })
+      try {
+        const page = await newPage()
+        const problems = watch(page)
+        await page.goto(`${baseUrl(app)}/`)
+        await page.waitForSelector('#token-dialog[open]')
+        // A typographic quote, as a copy from a document gives: not sent, and the dialog says why.
+        await page.fill('#token-input', `${READ}\u2019`)
+        await page.press('#token-input', 'Enter')
+        await page.waitForSelector('#token-problem:not([hidden])')
+        expect(await page.textContent('#token-problem')).toBe(
+          'That token cannot be sent: a token is ASCII letters, digits and punctuation only (no spaces), and this one has "\u2019" (U+2019).',
+        )
+        expect(await page.$('#token-dialog[open]')).not.toBeNull()
+        expect(await page.evaluate(() => sessionStorage.getItem('latency-tracker.token'))).toBeNull()
+        await page.fill('#token-input', READ)
+        await page.press('#token-input', 'Enter')
+        await page.waitForSelector('#refresh-status[data-state="ok"]')
+        expect(await page.isHidden('#token-problem')).toBe(true)
+
+        // One already kept for the tab (from an older page, or by hand): dropped and asked for again, even after a reload.
+        await page.evaluate(() => sessionStorage.setItem('latency-tracker.token', 'secret\u2019'))
+        await page.reload()
+        await page.waitForSelector('#token-dialog[open]')
+        expect(await page.textContent('#token-reason')).toContain('The token kept for this tab cannot be sent')
+        expect(await page.textContent('#refresh-status')).not.toContain('did not answer')
+        await page.fill('#token-input', READ)
+        await page.press('#token-input', 'Enter')
+        await page.waitForSelector('#refresh-status[data-state="ok"]')
+        expect(await page.evaluate(() => sessionStorage.getItem('latency-tracker.token'))).toBe(READ)
+        // Only the first 401s (before any token) failed; no request went out with the unusable token.
+        for (const p of problems)
+          expect(p).toMatch(/^(HTTP 401: http:\/\/127\.0\.0\.1:\d+\/metrics|console: Failed to load resource: the server responded with a status of 401)/)
+      } finally {
+        await closePages()
+      }
+    },
+    BROWSER_TEST_MS,
+  )
+
+  it(
+    'the ids "." and ".." are listed and viewed: numbers from the list, no charts (no URL names their series)',
+    async () => {
+      const app = await build({ maxEventLoopDelayMs: 0 })
+      const base = baseUrl(app)
+      try {
+        for (const [id, latencies] of [
+          ['.', [1000, 2000, 3000]],
+          ['..', [40_000, 50_000]],
+          ['a.b', [7]],
+        ] as const) {
+          const res = await sendAsIs(base, 'POST', `/metrics/${id}/latency`, { latency_ns: latencies, status: latencies.map(() => 200) })
+          expect(res.status, res.body).toBe(202)
+        }
+        const page = await newPage()
+        const problems = watch(page)
+        await page.goto(`${base}/`)
+        await page.waitForSelector('#refresh-status[data-state="ok"]')
+        expect(await shownIds(page)).toEqual(['.', '..', 'a.b'])
+        await page.waitForSelector('#metrics tr[data-id="a.b"] td[data-col="trend"] canvas')
+        expect(await cellAttr(page, '..', 'trend', 'title')).toContain('cannot ask for the series')
+
+        for (const id of ['.', '..']) {
+          const snapshot = JSON.parse((await sendAsIs(base, 'GET', `/metrics/${id}?le_ns=45000`)).body) as Snapshot
+          expect(snapshot.id).toBe(id)
+          await page.click(`#metrics tr[data-id="${id}"] a`)
+          await page.waitForSelector(`#summary [data-field="count"] dd[data-value="${snapshot.count}"]`)
+          expect(await page.textContent('#metric-id')).toBe(id)
+          expect(await page.getAttribute('#summary [data-field="p99"] dd', 'data-ns')).toBe(String(snapshot.p99_ns))
+          expect(await page.isVisible('#no-charts')).toBe(true)
+          expect(await page.isHidden('#notice')).toBe(true)
+          // The SLO share, from the list read with the same le_ns.
+          await page.evaluate((hash) => {
+            location.hash = hash
+          }, `#/metrics/${id}?le_ns=45000`)
+          await page.waitForSelector(`#slo-share[data-fraction="${snapshot.le?.['45000']?.fraction}"]`)
+          expect(await page.getAttribute('#refresh-status', 'data-state')).toBe('ok')
+          await page.click('a[href="#/"]')
+          await page.waitForSelector('#metrics tr[data-id="a.b"]')
+        }
+        expect(problems).toEqual([])
+      } finally {
+        await closePages()
+      }
+    },
+    BROWSER_TEST_MS,
+  )
+
+  it(
+    'a metric deleted while viewed: its numbers go, the notice says why; they come back with new samples',
+    async () => {
+      const app = await build({ maxEventLoopDelayMs: 0 })
+      try {
+        expect((await postJson(app, '/metrics/checkout/latency', { latency_ns: [1200, 1500, 98_000], status: [200, 200, 503] })).statusCode).toBe(202)
+        const page = await newPage()
+        await page.goto(`${baseUrl(app)}/#/metrics/checkout?le_ns=2000`)
+        await page.waitForSelector('#summary [data-field="count"] dd[data-value="3"]')
+        await page.waitForSelector('#count-chart canvas')
+        expect(await page.isHidden('#notice')).toBe(true)
+
+        expect((await app.inject({ method: 'DELETE', url: '/metrics/checkout' })).statusCode).toBe(204)
+        await page.waitForSelector('#notice:not([hidden])')
+        expect(await page.textContent('#notice')).toContain('No metric "checkout" is held now')
+        expect(await page.isHidden('#metric-data')).toBe(true)
+        // Nothing of the old numbers is left to be read as current.
+        expect(await page.$$('#summary [data-field]')).toEqual([])
+        expect(await page.$$('#statuses tbody tr')).toEqual([])
+        expect(await page.$$('#jobs tbody tr')).toEqual([])
+        expect(await page.$$('#metric-data canvas')).toEqual([])
+        expect(await page.textContent('#slo-share')).toBe('')
+        expect(await page.getAttribute('#slo-share', 'data-fraction')).toBeNull()
+
+        expect((await postJson(app, '/metrics/checkout/latency', { latency_ns: [1000, 3000], status: [200, 200] })).statusCode).toBe(202)
+        await page.waitForSelector('#summary [data-field="count"] dd[data-value="2"]')
+        expect(await page.isHidden('#notice')).toBe(true)
+        expect(await page.isVisible('#metric-data')).toBe(true)
+        await page.waitForSelector('#slo-share[data-fraction="0.5"]')
+        expect(Object.keys(await pixelsPerSeries(page, '#count-chart'))).toEqual(['samples', 'errors'])
+        expect(await page.textContent('#statuses tr[data-status="200"] td')).toBe('2')
+      } finally {
+        await closePages()
+      }
+    },
+    BROWSER_TEST_MS,
+  )
+
+  it(
+    'an overloaded service (503 with Retry-After) is left alone as long as it asks',
+    async () => {
+      const app = await build({ maxEventLoopDelayMs: 0 })
+      try {
+        const page = await newPage()
+        await page.goto(`${baseUrl(app)}/`)
+        await page.waitForSelector('#refresh-status[data-state="ok"]')
+        await page.selectOption('#refresh-every', '1000')
+        const refusedAt: number[] = []
+        await page.route(
+          (url) => url.pathname === '/metrics',
+          async (route) => {
+            refusedAt.push(Date.now())
+            await route.fulfill({
+              status: 503,
+              headers: { 'retry-after': '3', 'content-type': 'application/json' },
+              body: JSON.stringify({ statusCode: 503, message: 'overloaded' }),
+            })
+          },
+        )
+        await expect.poll(() => refusedAt.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+        expect(await page.textContent('#refresh-status')).toMatch(/: 503: overloaded\. .* Next refresh in 3 s, as the service asked\.$/)
+        // Every second is what the page was told; the service asked for 3 s, and gets them.
+        for (let i = 1; i < refusedAt.length; i++) expect(refusedAt[i] - refusedAt[i - 1], `gap ${i}`).toBeGreaterThanOrEqual(2_500)
+        await page.unrouteAll()
+        await page.waitForSelector('#refresh-status[data-state="ok"]', { timeout: 10_000 })
       } finally {
         await closePages()
       }

@@ -54,6 +54,32 @@ describe('dashboard number formats', () => {
     expect(threeDigits(999.7)).toBe('1,000')
   })
 
+  it('never writes a share below all as "100%", nor one above none as "0%"', () => {
+    expect(formatPercent(null)).toBe(DASH)
+    expect(formatPercent(0)).toBe('0%')
+    expect(formatPercent(1)).toBe('100%')
+    // Three digits would round these up to 100: two decimals, then a bound.
+    expect(formatPercent(0.9995)).toBe('99.95%')
+    expect(formatPercent(0.9999)).toBe('99.99%')
+    expect(formatPercent(0.99994)).toBe('99.99%')
+    expect(formatPercent(0.99999)).toBe('> 99.99%')
+    expect(formatPercent(1 - 1e-12)).toBe('> 99.99%')
+    expect(formatPercent(0.99949)).toBe('99.9%')
+    // Tiny shares: three digits down to 0.01%, then a bound (never "0%", nor exponents).
+    expect(formatPercent(0.0001)).toBe('0.0100%')
+    expect(formatPercent(0.00005)).toBe('< 0.01%')
+    expect(formatPercent(1e-12)).toBe('< 0.01%')
+    expect(formatPercent(Number.MIN_VALUE)).toBe('< 0.01%')
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), (fraction) => {
+        const text = formatPercent(fraction)
+        expect(text === '100%', `${fraction} -> ${text}`).toBe(fraction === 1)
+        expect(text === '0%', `${fraction} -> ${text}`).toBe(fraction === 0)
+        expect(text).toMatch(/^(?:[<>] )?\d+(?:\.\d+)?%$/)
+      }),
+    )
+  })
+
   it('names windows and picks a whole unit for thresholds', () => {
     expect(formatWindow(60_000)).toBe('1 min')
     expect(formatWindow(3_600_000)).toBe('1 h')

@@ -69,19 +69,49 @@ export interface Series {
 }
 
 export class ApiError extends Error {
-  /** The HTTP status, or null when the service did not answer. */
+  /**
+   * The HTTP status, or null when the service did not answer; how long the service asked
+   * clients to wait before they try again (an overloaded one sends 503 with Retry-After), or null.
+   */
   constructor(
     message: string,
     readonly status: number | null,
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message)
   }
 }
 
-/** Asks the person for a token; `refused` says whether the last one was refused. Null: they declined. */
-export type AskToken = (refused: boolean) => Promise<string | null>
+/** Why the page asks for a token: none was given yet, the service refused it, or no header can carry it. */
+export type TokenRequest = 'needed' | 'refused' | 'unusable'
+
+/** Asks the person for a token. Null: they declined. */
+export type AskToken = (why: TokenRequest) => Promise<string | null>
 
 const TOKEN_KEY = 'latency-tracker.token'
+
+/**
+ * How long a request may take before the service counts as not answering. A stopped
+ * or stuck service often keeps its connections open, so without a bound the page would
+ * wait forever and keep saying "Updated". A healthy service answers in milliseconds
+ * (GET /metrics of a million samples takes tens of them), so 10 s leaves a loaded one
+ * ample time while a stuck one shows as failed within seconds. It is not tied to the
+ * refresh period: refreshes never overlap, and a longer period does not make an answer slower.
+ */
+const ANSWER_WITHIN_MS = 10_000
+
+/**
+ * Why a token cannot be sent as `Authorization: Bearer`, or null when it can. Header
+ * values are bytes, and the service reads a bearer token as one run of printable ASCII.
+ */
+export function tokenProblem(token: string): string | null {
+  if (token === '') return 'the token is empty'
+  const bad = /[^\x21-\x7e]/u.exec(token)
+  if (bad === null) return null
+  const code = `U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
+  const shown = bad[0] === ' ' ? 'a space' : /\p{L}|\p{N}|\p{P}|\p{S}/u.test(bad[0]) ? `"${bad[0]}" (${code})` : code
+  return `a token is ASCII letters, digits and punctuation only (no spaces), and this one has ${shown}`
+}
 
 /**
  * GETs JSON from the service. With AUTH_TOKEN set, a 401 makes it ask for a token
@@ -102,28 +132,41 @@ export class Api {
   async get<T>(path: string): Promise<T> {
     for (;;) {
       const token = sessionStorage.getItem(TOKEN_KEY)
-      let res: Response
-      try {
-        const headers: Record<string, string> = { accept: 'application/json' }
-        if (token !== null) headers.authorization = `Bearer ${token}`
-        res = await fetch(path, { headers, cache: 'no-store' })
-      } catch {
-        throw new ApiError('the service did not answer: it is down or unreachable', null)
-      }
-      if (res.status === 401) {
-        await this.#replaceToken(token)
+      if (token !== null && tokenProblem(token) !== null) {
+        // Kept from before the dialog checked tokens, or put there by hand: no request can carry it.
+        await this.#replaceToken(token, 'unusable')
         continue
       }
-      if (!res.ok) throw new ApiError(await errorMessage(res), res.status)
-      return (await res.json()) as T
+      // Built outside the try below: a header that cannot be built is not a service that did not answer.
+      const headers = new Headers({ accept: 'application/json' })
+      if (token !== null) headers.set('authorization', `Bearer ${token}`)
+      const signal = AbortSignal.timeout(ANSWER_WITHIN_MS)
+      let res: Response
+      try {
+        res = await fetch(path, { headers, cache: 'no-store', signal })
+      } catch (err) {
+        throw notAnswered(err)
+      }
+      if (res.status === 401) {
+        await this.#replaceToken(token, token === null ? 'needed' : 'refused')
+        continue
+      }
+      if (!res.ok) throw new ApiError(await errorMessage(res), res.status, retryAfterMs(res))
+      try {
+        return (await res.json()) as T
+      } catch (err) {
+        // The body stopped coming: as good as no answer. Anything else (not JSON) is what it is.
+        throw signal.aborted ? notAnswered(err) : err
+      }
     }
   }
 
-  async #replaceToken(refused: string | null): Promise<void> {
+  /** Asks for a token in place of `current` (none, refused or unusable), unless another request already did. */
+  async #replaceToken(current: string | null, why: TokenRequest): Promise<void> {
     // Another request that failed with the same token may have got a new one already.
-    if (sessionStorage.getItem(TOKEN_KEY) !== refused) return
+    if (sessionStorage.getItem(TOKEN_KEY) !== current) return
     if (this.#declined) throw new ApiError('this service needs a token: press Refresh now to give one', 401)
-    this.#asking ??= this.askToken(refused !== null).finally(() => {
+    this.#asking ??= this.askToken(why).finally(() => {
       this.#asking = null
     })
     const token = await this.#asking
@@ -134,6 +177,20 @@ export class Api {
     }
     sessionStorage.setItem(TOKEN_KEY, token)
   }
+}
+
+/** A fetch that failed or ran out of time, as the refresh line says it. */
+function notAnswered(err: unknown): ApiError {
+  if (err instanceof DOMException && err.name === 'TimeoutError') {
+    return new ApiError(`the service did not answer in ${ANSWER_WITHIN_MS / 1000} s: it is stopped, stuck or overloaded`, null)
+  }
+  return new ApiError('the service did not answer: it is down or unreachable', null)
+}
+
+/** Retry-After in ms; null without one, or with a date (the service sends seconds). */
+function retryAfterMs(res: Response): number | null {
+  const seconds = res.headers.get('retry-after')
+  return seconds !== null && /^\d+$/.test(seconds) ? Number(seconds) * 1000 : null
 }
 
 /** The message of the service's JSON error, or the status line. */

@@ -38,10 +38,21 @@ export function exactNs(ns: number | null): string {
   return `${ns.toLocaleString('en-US', { maximumFractionDigits: 3 })} ns`
 }
 
-/** A share 0..1 as a percentage with three significant digits; null (nothing to divide) is a dash. */
+/**
+ * A share 0..1 as a percentage with three significant digits; null (nothing to divide) is a dash.
+ * Only none reads "0%" and only all "100%" (one error in 100,000 is still one): a share that three
+ * digits would round up to 100 keeps two decimals ("99.95%"), and one closer to either end than
+ * two decimals tell reads "> 99.99%" or "< 0.01%".
+ */
 export function formatPercent(fraction: number | null): string {
   if (fraction === null) return DASH
-  return `${threeDigits(fraction * 100)}%`
+  if (fraction <= 0 || fraction >= 1) return `${threeDigits(fraction * 100)}%`
+  if (fraction < 0.0001) return '< 0.01%'
+  const percent = fraction * 100
+  const digits = threeDigits(percent)
+  if (Number(digits) < 100) return `${digits}%`
+  const decimals = percent.toFixed(2)
+  return Number(decimals) < 100 ? `${decimals}%` : '> 99.99%'
 }
 
 export function formatCount(n: number): string {

@@ -1,6 +1,6 @@
 // One metric at #/metrics/<id>?window_ms=&status=&quantiles=&le_ns=: summary, SLO share,
 // jobs and statuses from GET /metrics/:id, and two charts from GET /metrics/:id/series.
-import { type Api, ApiError, type Series, type ServiceStatus, type Snapshot } from './api.js'
+import { type Api, ApiError, type MetricList, type Series, type ServiceStatus, type Snapshot } from './api.js'
 import { CountChart, LatencyChart, fitWidth } from './charts.js'
 import { el, showNs } from './dom.js'
 import { DASH, formatCount, formatNs, formatPercent, formatWindow, wholeUnit } from './format.js'
@@ -41,6 +41,8 @@ export class MetricView {
   readonly #statuses = el('tbody')
   readonly #latencyBox = el('div', { class: 'chart', attrs: { id: 'latency-chart' } })
   readonly #countBox = el('div', { class: 'chart', attrs: { id: 'count-chart' } })
+  /** Everything that shows the metric's numbers: hidden while the metric is not held. */
+  readonly #data: HTMLElement
   #latencyChart: LatencyChart | null = null
   #countChart: CountChart | null = null
   #windowOptionsFor = 0
@@ -85,6 +87,26 @@ export class MetricView {
         ]),
         body,
       ])
+    const charts =
+      metricPath(id) === null
+        ? el('p', {
+            class: 'note',
+            text: `No charts for "${id}": a browser resolves "." and ".." in a URL as folder names, so this page cannot ask for their series. curl --path-as-is ${location.origin}/metrics/${id}/series reads it.`,
+            attrs: { id: 'no-charts' },
+          })
+        : el('div', { class: 'charts' }, [
+            el('figure', {}, [el('figcaption', { text: 'Latency per step: p50, p95, p99 and the extra quantiles' }), this.#latencyBox]),
+            el('figure', {}, [el('figcaption', { text: 'Samples and errors per step' }), this.#countBox]),
+          ])
+    this.#data = el('div', { attrs: { id: 'metric-data' } }, [
+      this.#share,
+      this.#summary,
+      charts,
+      el('div', { class: 'tables' }, [
+        table('Jobs', ['event', 'count'], this.#jobs, 'jobs'),
+        table('Statuses in the window', ['status', 'samples'], this.#statuses, 'statuses'),
+      ]),
+    ])
     this.root = el('section', { class: 'metric', attrs: { 'aria-labelledby': 'metric-id' } }, [
       el('nav', {}, [el('a', { text: '← All metrics', attrs: { href: '#/' } })]),
       title,
@@ -95,16 +117,7 @@ export class MetricView {
         control('SLO threshold', el('span', { class: 'pair' }, [this.#threshold, this.#thresholdUnit])),
       ]),
       this.#notice,
-      this.#share,
-      this.#summary,
-      el('div', { class: 'charts' }, [
-        el('figure', {}, [el('figcaption', { text: 'Latency per step: p50, p95, p99 and the extra quantiles' }), this.#latencyBox]),
-        el('figure', {}, [el('figcaption', { text: 'Samples and errors per step' }), this.#countBox]),
-      ]),
-      el('div', { class: 'tables' }, [
-        table('Jobs', ['event', 'count'], this.#jobs, 'jobs'),
-        table('Statuses in the window', ['status', 'samples'], this.#statuses, 'statuses'),
-      ]),
+      this.#data,
     ])
     this.#notice.hidden = true
     window.addEventListener('resize', this.#onResize)
@@ -137,32 +150,46 @@ export class MetricView {
       status: params.get('status') ?? undefined,
       quantiles: params.get('quantiles') ?? undefined,
     }
+    const snapshotQuery = query({ ...common, le_ns: params.get('le_ns') ?? undefined })
+    const snapshotPath = metricPath(this.id)
+    const seriesPath = metricPath(this.id, '/series')
     let snapshot: Snapshot
-    let series: Series
+    let series: Series | null
     try {
       ;[snapshot, series] = await Promise.all([
-        this.api.get<Snapshot>(metricPath(this.id) + query({ ...common, le_ns: params.get('le_ns') ?? undefined })),
-        this.api.get<Series>(metricPath(this.id, '/series') + query(common)),
+        snapshotPath === null ? this.#listedSnapshot(snapshotQuery) : this.api.get<Snapshot>(snapshotPath + snapshotQuery),
+        seriesPath === null ? null : this.api.get<Series>(seriesPath + query(common)),
       ])
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 404 || this.#destroyed) throw err
-      this.#showNotice(`No metric "${this.id}" is held now: it was deleted or evicted, or never received a sample.`)
+      this.#showGone()
       return
     }
     if (this.#destroyed || params !== this.#params) return
     this.#notice.hidden = true
+    this.#data.hidden = false
     this.#showSummary(snapshot)
     this.#showShare(snapshot, params.get('le_ns'))
     this.#showJobs(snapshot)
     this.#showStatuses(snapshot)
-    this.#showCharts(series, params.get('quantiles'))
+    if (series !== null) this.#showCharts(series, params.get('quantiles'))
   }
 
   destroy(): void {
     this.#destroyed = true
     window.removeEventListener('resize', this.#onResize)
-    this.#latencyChart?.plot.destroy()
-    this.#countChart?.plot.destroy()
+    this.#destroyCharts()
+  }
+
+  /**
+   * The ids "." and ".." have no path a browser can fetch (see metricPath): their snapshot
+   * comes from the list read with the same parameters, which costs a GET /metrics.
+   */
+  async #listedSnapshot(search: string): Promise<Snapshot> {
+    const list = await this.api.get<MetricList>(`/metrics${search}`)
+    const snapshot = list.metrics.find((s) => s.id === this.id)
+    if (snapshot === undefined) throw new ApiError(`no metric "${this.id}"`, 404)
+    return snapshot
   }
 
   /** A control changed: the new state goes into the URL (a history entry), and the hashchange refreshes. */
@@ -195,9 +222,25 @@ export class MetricView {
     this.#window.value = wanted
   }
 
-  #showNotice(text: string): void {
-    this.#notice.textContent = text
+  /** The metric is not held (deleted, evicted, never written): none of the numbers shown is current, so none stays. */
+  #showGone(): void {
+    this.#notice.textContent = `No metric "${this.id}" is held now: it was deleted or evicted, or never received a sample.`
     this.#notice.hidden = false
+    this.#data.hidden = true
+    this.#summary.replaceChildren()
+    this.#share.replaceChildren()
+    this.#share.removeAttribute('data-fraction')
+    this.#share.removeAttribute('title')
+    this.#jobs.replaceChildren()
+    this.#statuses.replaceChildren()
+    this.#destroyCharts()
+  }
+
+  #destroyCharts(): void {
+    this.#latencyChart?.plot.destroy()
+    this.#countChart?.plot.destroy()
+    this.#latencyChart = null
+    this.#countChart = null
   }
 
   #showSummary(s: Snapshot): void {

@@ -35,11 +35,15 @@ export const SPARKLINE_EVERY_MS = 10_000
 export const SPARKLINE_POINTS = 30
 /** Sparkline requests in flight at once. */
 const SPARKLINE_CONCURRENCY = 4
+/** The trend cell's tooltip for the ids "." and "..". */
+const NO_SERIES_PATH = 'no sparkline: a browser cannot ask for the series of "." or ".." (URLs resolve them as folder names)'
 
 /** One metric's row. Kept across refreshes (and moved when sorting), so its sparkline is drawn once and updated. */
 class Row {
   readonly tr: HTMLTableRowElement
   readonly cells: Record<SortKey, HTMLTableCellElement>
+  /** Where its series is read; null for the ids a browser cannot name in a URL (see metricPath). */
+  readonly seriesPath: string | null
   snapshot: Snapshot
   rate = 0
   spark: Sparkline | null = null
@@ -50,6 +54,7 @@ class Row {
 
   constructor(snapshot: Snapshot) {
     this.snapshot = snapshot
+    this.seriesPath = metricPath(snapshot.id, '/series')
     const cells = {} as Record<SortKey, HTMLTableCellElement>
     for (const column of COLUMNS) cells[column.key] = el('td', { class: column.key === 'id' ? 'id' : 'num', attrs: { 'data-col': column.key } })
     cells.trend.className = 'trend'
@@ -111,7 +116,7 @@ class Row {
     this.sparkPeak = null
     this.sparkFetchedAt = Number.NEGATIVE_INFINITY
     this.cells.trend.replaceChildren(DASH)
-    this.cells.trend.title = 'no samples in the window'
+    this.cells.trend.title = this.seriesPath === null ? NO_SERIES_PATH : 'no samples in the window'
     this.cells.trend.removeAttribute('data-peak-ns')
   }
 }
@@ -279,16 +284,16 @@ export class OverviewView {
     for (const row of this.#rows.values()) {
       if (this.#sparklinesInFlight >= SPARKLINE_CONCURRENCY) return
       const due = row.visible && !row.tr.hidden && row.snapshot.count > 0 && !row.sparkFetching && now - row.sparkFetchedAt >= SPARKLINE_EVERY_MS
-      if (due) void this.#fetchSparkline(row)
+      if (due && row.seriesPath !== null) void this.#fetchSparkline(row, row.seriesPath)
     }
   }
 
-  async #fetchSparkline(row: Row): Promise<void> {
+  async #fetchSparkline(row: Row, seriesPath: string): Promise<void> {
     row.sparkFetching = true
     this.#sparklinesInFlight++
     const stepMs = Math.ceil(this.#windowMs / SPARKLINE_POINTS)
     try {
-      const series = await this.api.get<Series>(metricPath(row.snapshot.id, '/series') + query({ step_ms: stepMs }))
+      const series = await this.api.get<Series>(seriesPath + query({ step_ms: stepMs }))
       if (!this.#destroyed && this.#rows.get(row.snapshot.id) === row) {
         row.showSparkline(series)
         row.sparkFetchedAt = performance.now()

@@ -19,6 +19,8 @@ export class Refresher {
   #running = false
   #again = false
   #lastOk: Date | null = null
+  /** How long the service asked to be left alone when the last refresh failed (Retry-After); 0 when it did not. */
+  #retryAfterMs = 0
 
   /** `run` fetches and draws the current view; `status` is where the outcome is written (data-state: ok, failed, paused). */
   constructor(
@@ -60,13 +62,16 @@ export class Refresher {
     try {
       await this.run()
       this.#lastOk = new Date()
+      this.#retryAfterMs = 0
       document.body.classList.remove('stale')
       this.#show('ok', this.#everyMs === 0 ? `${this.#updatedText()} Automatic refresh is off.` : this.#updatedText())
     } catch (err) {
       document.body.classList.add('stale')
       const reason = err instanceof ApiError ? err.message : String(err)
       const since = this.#lastOk === null ? 'No data yet.' : `Data shown is from ${formatClock(this.#lastOk)}.`
-      this.#show('failed', `Refresh failed at ${formatClock(new Date())}: ${reason}. ${since}`)
+      this.#retryAfterMs = err instanceof ApiError ? (err.retryAfterMs ?? 0) : 0
+      const wait = this.#everyMs !== 0 && this.#retryAfterMs > this.#everyMs ? ` Next refresh in ${this.#retryAfterMs / 1000} s, as the service asked.` : ''
+      this.#show('failed', `Refresh failed at ${formatClock(new Date())}: ${reason}. ${since}${wait}`)
     } finally {
       this.#running = false
     }
@@ -80,10 +85,11 @@ export class Refresher {
 
   #schedule(): void {
     if (this.#everyMs === 0 || document.hidden || this.#running || this.#timer !== undefined) return
+    const delayMs = Math.max(this.#everyMs, this.#retryAfterMs)
     this.#timer = window.setTimeout(() => {
       this.#timer = undefined
       void this.#tick()
-    }, this.#everyMs)
+    }, delayMs)
   }
 
   #cancel(): void {

@@ -30,8 +30,14 @@ export function routeHash(route: Route): string {
   return `#${path}${query === '' ? '' : `?${query}`}`
 }
 
-/** The API path of one metric, e.g. /metrics/checkout/series. */
-export function metricPath(id: string, suffix = ''): string {
+/**
+ * The API path of one metric, e.g. /metrics/checkout/series; null for the ids "." and "..".
+ * A browser resolves those path segments before it sends a request, and the URL standard
+ * counts %2E as a dot there too, so /metrics/.. would ask for / and /metrics/./series for
+ * /metrics/series: no URL the page can fetch names these two ids.
+ */
+export function metricPath(id: string, suffix = ''): string | null {
+  if (id === '.' || id === '..') return null
   return `/metrics/${encodeURIComponent(id)}${suffix}`
 }
 
