@@ -314,7 +314,28 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   return { help: false, config: config as unknown as Config }
 }
 
+/**
+ * A bearer token is sent in a header: a client sends what it holds as bytes
+ * (curl as UTF-8, a browser as Latin-1 or not at all) and the service reads a
+ * token as one run of non-space characters. Only printable ASCII without spaces
+ * reaches the service as written from every client.
+ */
+const SENDABLE_TOKEN = /^[\x21-\x7e]+$/
+
+function checkTokens(config: Config): void {
+  for (const [name, token] of [
+    ['AUTH_TOKEN', config.authToken],
+    ['READ_TOKEN', config.readToken],
+  ] as const) {
+    // The message never shows the token: it is a secret.
+    if (token !== undefined && !SENDABLE_TOKEN.test(token)) {
+      throw new ConfigError(`${name} must be printable ASCII without spaces (letters, digits, punctuation): clients send it in an Authorization header`)
+    }
+  }
+}
+
 function checkCombinations(config: Config): void {
+  checkTokens(config)
   if (config.readToken !== undefined && config.authToken === undefined) {
     throw new ConfigError('READ_TOKEN needs AUTH_TOKEN: without it nothing could write')
   }

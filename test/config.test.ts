@@ -199,6 +199,18 @@ describe('loadConfig: invalid values', () => {
     configError(['--log-level', 'loud'], {}, '--log-level')
   })
 
+  it('rejects a token no client can send as written, naming the setting and never showing the token', () => {
+    for (const token of ['two words', 'tab\there', 'geheimß', 'secret\u2019', 'ключ', 'x\u0000']) {
+      const message = configError([], { AUTH_TOKEN: token }, 'AUTH_TOKEN')
+      expect(message).not.toContain(token)
+      expect(configError([], { AUTH_TOKEN: 'writer', READ_TOKEN: token }, 'READ_TOKEN')).not.toContain(token)
+      configError(['--auth-token', token], {}, 'AUTH_TOKEN')
+    }
+    // Every printable ASCII character is fine, punctuation included.
+    const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('')
+    expect(config([], { AUTH_TOKEN: printable, READ_TOKEN: 'r-O.9_~+/=' })).toMatchObject({ authToken: printable, readToken: 'r-O.9_~+/=' })
+  })
+
   it('rejects an empty HOST, naming it', () => {
     configError([], { HOST: '' }, 'HOST')
     configError(['--host='], {}, '--host')

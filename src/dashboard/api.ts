@@ -102,7 +102,9 @@ const ANSWER_WITHIN_MS = 10_000
 
 /**
  * Why a token cannot be sent as `Authorization: Bearer`, or null when it can. Header
- * values are bytes, and the service reads a bearer token as one run of printable ASCII.
+ * values are bytes (a browser cannot send characters past U+00FF at all), and the
+ * service takes only tokens of printable ASCII without spaces (its configuration
+ * refuses any other), so no other token can be right.
  */
 export function tokenProblem(token: string): string | null {
   if (token === '') return 'the token is empty'
