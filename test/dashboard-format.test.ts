@@ -38,6 +38,7 @@ describe('dashboard number formats', () => {
   it('shows an empty window as a dash, never 0', () => {
     expect(formatNs(null)).toBe(DASH)
     expect(formatPercent(null)).toBe(DASH)
+    expect(formatPercent(Number.NaN)).toBe(DASH)
     expect(exactNs(null)).toBe('no samples in the window')
   })
 

@@ -45,7 +45,8 @@ export function exactNs(ns: number | null): string {
  * two decimals tell reads "> 99.99%" or "< 0.01%".
  */
 export function formatPercent(fraction: number | null): string {
-  if (fraction === null) return DASH
+  // Not a number the service sends; a dash rather than a share it never measured.
+  if (fraction === null || !Number.isFinite(fraction)) return DASH
   if (fraction <= 0 || fraction >= 1) return `${threeDigits(fraction * 100)}%`
   if (fraction < 0.0001) return '< 0.01%'
   const percent = fraction * 100
