@@ -46,9 +46,9 @@ const ANSWERS_OUTSIDE_OPERATIONS = [
   'Answers no operation below lists, each a JSON error {statusCode, code, error, message}:',
   'a method a path does not take is 405 LT_METHOD_NOT_ALLOWED with an Allow header (every GET path also answers HEAD),',
   'an unknown path 404 LT_ROUTE_NOT_FOUND.',
-  'Before any route, and closing the connection after the answer: a request Node cannot parse is 400 with its code (HPE_…),',
+  'Before any route, and closing the connection after the answer: a request Node cannot parse is 400 with its code (HPE_…; chunk extensions past 16 KiB 413),',
   'one without Host 400 LT_MISSING_HOST, headers over 16 KiB 431, a request slower than the timeouts 408,',
-  'an Expect other than 100-continue 417 LT_EXPECTATION_FAILED.',
+  'an Expect other than 100-continue 417 LT_EXPECTATION_FAILED, CONNECT 405 LT_METHOD_NOT_ALLOWED (without Allow).',
 ].join(' ')
 
 function addHookResponses({ schema, url, route }: { schema: FastifySchema; url: string; route: { method: string | string[] } }) {
