@@ -369,18 +369,25 @@ export interface KeptWindow {
  * SharedArrayBuffer memory updated with Atomics, like every other counter, one
  * per distinct status the metric has seen (a handful, in practice), found by a
  * linear scan of `codes`.
+ *
+ * A cell is added to through its two 32-bit words (little-endian, as
+ * histogram-buckets.ts assumes: low word first), the high word taking the low
+ * word's carry: adding a BigInt (allocated per add) was 0.6 us per status
+ * batch in a profile of the service (bench S2-status). Read as one BigInt64
+ * it is exact.
  */
 class StatusTotals {
   private codes = new Uint16Array(4)
   private cells = new BigInt64Array(new SharedArrayBuffer(4 * 8))
+  private words = new Uint32Array(this.cells.buffer)
   private used = 0
 
   add(status: number, amount: number): void {
     // cellOf may grow the arrays: take the cell first, then this.cells.
     const cell = this.cellOf(status)
-    // A single sample adds the constant 1n: BigInt(1) would allocate on every write.
-    if (amount === 1) Atomics.add(this.cells, cell, 1n)
-    else addToCell(this.cells, cell, amount)
+    if (amount >= TWO_32) return addToCell(this.cells, cell, amount) // a restored total
+    const low = 2 * cell
+    if (Atomics.add(this.words, low, amount) + amount >= TWO_32) Atomics.add(this.words, low + 1, 1)
   }
 
   entries(): Array<[number, number]> {
@@ -398,6 +405,7 @@ class StatusTotals {
       for (let i = 0; i < this.used; i++) cells[i] = Atomics.load(this.cells, i)
       this.codes = codes
       this.cells = cells
+      this.words = new Uint32Array(cells.buffer)
     }
     this.codes[this.used] = status
     return this.used++
