@@ -178,6 +178,30 @@ describe('the latency body scanner', () => {
     expect(scan(JSON.stringify({ latency_ns: [...values, 1] }))).toBeUndefined()
   })
 
+  it('takes up to MAX_BATCH statuses, read two at a time or one by one, and declines one more', () => {
+    for (const length of [MAX_BATCH - 1, MAX_BATCH]) {
+      const values = Array.from({ length }, (_, i) => i + 1)
+      // Three-digit runs (read in pairs), broken by shorter statuses and whitespace (read one by one).
+      const status = values.map((v) => (v % 97 === 0 ? 0 : v % 89 === 0 ? 42 : 200 + (v % 3) * 100))
+      expect(scanned(JSON.stringify({ latency_ns: values, status }))).toEqual({ values, status })
+      expect(scanned(JSON.stringify({ latency_ns: values, status }).replaceAll(',3', ', 3'))).toEqual({ values, status })
+      const same = values.map(() => 503)
+      expect(scanned(JSON.stringify({ latency_ns: values, status: same }))).toEqual({ values, status: same })
+    }
+    // Whether the lengths match is the domain's check; past MAX_BATCH the scanner declines.
+    expect(scanned(JSON.stringify({ latency_ns: [1], status: Array.from({ length: MAX_BATCH }, () => 200) }))?.status).toHaveLength(MAX_BATCH)
+    const full = Array.from({ length: MAX_BATCH }, () => 200)
+    // One more at the end, or two (one read alone first, so that pairs reach the limit at an odd count).
+    for (const status of [
+      [...full, 200],
+      [...full, 0],
+      [0, ...full, 200],
+      [42, ...full, 200],
+    ]) {
+      expect(scanned(JSON.stringify({ latency_ns: [1], status }))).toBeUndefined()
+    }
+  })
+
   it('reads 15-digit values exactly; a body not yet released keeps its values when the next one is scanned', () => {
     const a = scanLatencyBatch(Buffer.from('{"latency_ns":[999999999999999,1],"status":[200,503]}'))
     const b = scanLatencyBatch(Buffer.from('{"latency_ns":[7],"status":[404]}'))

@@ -128,29 +128,41 @@ function scanLatencyBody(body: Buffer, values: Float64Array, statuses: Uint16Arr
       if (typeof latency === 'number') return undefined
       let k = 0
       i = skipWhitespace(body, i + 1)
-      let c = body[i]
-      // Inline, as the latency loop: a call per status (scanStatus) cost as much as the latencies' whole scan.
+      const pairEnd = n - 7 // two statuses read eight bytes at a time lie inside the body
       for (;;) {
-        if (k === max) return undefined
-        let value: number
-        const d1 = body[i + 1] - 0x30
-        const d2 = body[i + 2] - 0x30
-        if (c >= 0x31 && c <= 0x39 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) {
-          // The usual status: three digits. A fourth would make it 1000 or more.
-          value = (c - 0x30) * 100 + d1 * 10 + d2
-          c = body[(i += 3)]
-          if (c >= 0x30 && c <= 0x39) return undefined
-        } else {
-          const end = scanStatus(body, i)
-          if (end < 0) return undefined
-          value = integerValue(body, i, end)
-          c = body[(i = end)]
+        // The usual statuses, three digits and a comma each, are read two at a
+        // time in a loop of their own, with unsigned range checks and one exit:
+        // 3.3 -> 2.5 us per 1,000 statuses, in-process (bench S2-status).
+        // Anything else (a shorter status, the last one, whitespace) leaves it
+        // for the general steps below, which come back.
+        while (i < pairEnd && k < max - 1) {
+          // A status's digits, the first 1-9 (no leading zero) as 0-8.
+          const h1 = body[i] - 0x31
+          const t1 = body[i + 1] - 0x30
+          const u1 = body[i + 2] - 0x30
+          const h2 = body[i + 4] - 0x31
+          const t2 = body[i + 5] - 0x30
+          const u2 = body[i + 6] - 0x30
+          if (h1 >>> 0 > 8 || t1 >>> 0 > 9 || u1 >>> 0 > 9 || body[i + 3] !== 0x2c /* , */) break
+          if (h2 >>> 0 > 8 || t2 >>> 0 > 9 || u2 >>> 0 > 9 || body[i + 7] !== 0x2c /* , */) break
+          statuses[k] = h1 * 100 + t1 * 10 + u1 + 100
+          statuses[k + 1] = h2 * 100 + t2 * 10 + u2 + 100
+          k += 2
+          i += 8
         }
-        statuses[k++] = value
-        if (c <= 0x20) c = body[(i = skipWhitespace(body, i))]
+        let c = body[i]
+        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+          i = skipWhitespace(body, i) // after a comma: the next status may take the fast loop
+          continue
+        }
+        if (k === max) return undefined
+        const end = scanStatus(body, i)
+        if (end < 0) return undefined
+        statuses[k++] = integerValue(body, i, end)
+        i = skipWhitespace(body, end)
+        c = body[i]
         if (c === 0x2c /* , */) {
-          c = body[++i]
-          if (c <= 0x20) c = body[(i = skipWhitespace(body, i))]
+          i++
           continue
         }
         if (c !== 0x5d /* ] */) return undefined // a fraction, an exponent, or not JSON
