@@ -484,6 +484,22 @@ describe('bad writes: 400, and nothing is stored', () => {
       [503, 1],
       [999, 1],
     ])
+    // Their values were counted into histogram buckets with the statuses: none of those stays behind either.
+    expect(store.get('m')!.total).toBe(5)
+    expect(store.get('m')!.sumNs).toBe(5 + 6 + 5 + 6 + 7)
+  })
+
+  it('a batch with a status per value after single samples: the histogram counts every sample once, in its bucket', () => {
+    const store = new MetricStore({ maxMetrics: 10, maxSamples: 100, windowMs: WINDOW_MS, now: manualClock().now, bucketBoundsNs: [10, 100] })
+    // Single samples wait to be bucketed; the batch's buckets are counted before it is recorded.
+    for (const v of [5, 50, 500]) expect(store.ingestSamples('m', v, 200)).toBe(1)
+    expect(store.ingestSamples('m', Float64Array.of(1, 60, 70, 5_000, 9), Uint16Array.of(200, 404, 503, 0, 200))).toBe(5)
+    expect(store.ingestSamples('m', [7, 700], [200, 200])).toBe(2)
+    const m = store.get('m')!
+    store.settle(m)
+    expect([0, 1, 2].map((b) => m.bucketCount(b))).toEqual([4, 3, 3])
+    expect(m.total).toBe(10)
+    expect(m.sumNs).toBe(5 + 50 + 500 + 1 + 60 + 70 + 5_000 + 9 + 7 + 700)
   })
 
   it('a batch refused for MAX_METRICS leaves no status counts behind', () => {
@@ -496,6 +512,8 @@ describe('bad writes: 400, and nothing is stored', () => {
       [200, 2],
       [404, 1],
     ])
+    expect(store.get('kept')!.total).toBe(3)
+    expect(store.get('kept')!.sumNs).toBe(1 + 5 + 6)
   })
 
   it('the reason names status when only the status is wrong', async () => {

@@ -57,7 +57,7 @@ function isStatus(s: number): boolean {
  *
  * A Uint16Array of statuses (what the HTTP body scanner hands over) holds
  * integers 0..65535 by construction; that each is at most MAX_STATUS is checked
- * by the store as it counts them (StatusTally.count returns the largest, and
+ * by the store as it counts them (StatusTally.countWithBuckets returns the largest, and
  * statusesRefusal words the refusal), which saves a pass over the batch.
  */
 export function checkSamples(latency: number | ArrayLike<number>, status: number | ArrayLike<number>): IngestRefusal | undefined {

@@ -136,17 +136,21 @@ export class MetricStore {
     return latency.length
   }
 
-  /** ingestSamples for a batch with a status per value: they are counted (and their range checked) before anything is recorded. */
+  /**
+   * ingestSamples for a batch with a status per value: its statuses are counted
+   * (and their range checked), with its histogram buckets, before anything is
+   * recorded or any metric created.
+   */
   private ingestWithStatuses(id: string, latencies: ArrayLike<number>, statuses: ArrayLike<number>): number | IngestRefusal {
-    const tally = this.shared.statusTally
+    const shared = this.shared
     try {
-      if (tally.count(statuses) > MAX_STATUS) return statusesRefusal(statuses)
+      if (shared.statusTally.countWithBuckets(statuses, latencies, shared.buckets, shared.bucketTally) > MAX_STATUS) return statusesRefusal(statuses)
       const metric = this.acquireChecked(id)
       if (metric instanceof IngestRefusal) return metric
       this.recordLatencies(metric, latencies, statuses)
       return latencies.length
     } finally {
-      tally.clear()
+      shared.clearBatchTally()
     }
   }
 

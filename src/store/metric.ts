@@ -62,7 +62,7 @@ export function blockWidth(buckets: number): number {
 export class MetricShared {
   /** Per-batch bucket tallies, flushed with one atomic add per touched bucket. */
   readonly bucketTally: Uint32Array
-  /** A batch's statuses, counted before it is recorded (MetricStore.ingestSamples). */
+  /** A batch's statuses, counted with its buckets before it is recorded (MetricStore.ingestSamples). */
   readonly statusTally = new StatusTally()
   /** Reused copy of pending values while they are bucketed. */
   private scratch = new Float64Array(0)
@@ -73,6 +73,12 @@ export class MetricShared {
     readonly maxSamples: number,
   ) {
     this.bucketTally = new Uint32Array(buckets.bounds.length + 1)
+  }
+
+  /** Empties the tallies of a batch that was counted and not recorded (cheap when they are empty). */
+  clearBatchTally(): void {
+    this.statusTally.clear()
+    this.bucketTally.fill(0)
   }
 
   scratchFor(n: number): Float64Array {
@@ -175,15 +181,21 @@ export class Metric extends SampleRing {
    */
   recordBatch(values: ArrayLike<number>, time: number, status: number | ArrayLike<number>): void {
     // Older pending samples first, so that `pending` stays a count of the newest ones.
+    // A batch counted beforehand (MetricStore.ingestSamples) has its buckets in the
+    // shared tally already; settling adds them with the pending samples', all this metric's.
     this.settle()
     this.pushMany(values, time, status)
-    this.histogramSumNs += this.countBuckets(values, values.length)
     this.lastWriteAt = time
-    if (typeof status !== 'number') {
-      const tally = this.shared.statusTally
-      if (!tally.holds(status)) tally.count(status)
-      tally.drainInto(this.totalsOfStatuses())
-    } else if (status !== NO_STATUS) this.totalsOfStatuses().add(status, values.length)
+    if (typeof status === 'number') {
+      this.histogramSumNs += this.countBuckets(values, values.length)
+      if (status !== NO_STATUS) this.totalsOfStatuses().add(status, values.length)
+      return
+    }
+    const { statusTally, buckets, bucketTally } = this.shared
+    if (!statusTally.holds(status)) statusTally.countWithBuckets(status, values, buckets, bucketTally)
+    this.histogramSumNs += statusTally.countedSum
+    this.addBucketTally()
+    statusTally.drainInto(this.totalsOfStatuses())
   }
 
   recordJob(event: JobEvent, count: number, time: number): void {
@@ -218,13 +230,19 @@ export class Metric extends SampleRing {
       sum += v
       tally[buckets.of(v)]++
     }
+    this.addBucketTally()
+    return sum
+  }
+
+  /** Adds the shared bucket tally to the histogram, one add per touched bucket, and empties it. */
+  private addBucketTally(): void {
+    const tally = this.shared.bucketTally
     for (let b = 0; b < tally.length; b++) {
       if (tally[b] !== 0) {
         this.addToBucket(b, tally[b])
         tally[b] = 0
       }
     }
-    return sum
   }
 
   /** Adds `amount` (below 2^32) to histogram bucket i, carrying into its high part when the low 32 bits wrap. */

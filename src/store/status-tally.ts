@@ -1,9 +1,12 @@
+import type { BucketIndex } from './histogram-buckets.js'
+
 /** Every 16-bit value: a Uint16Array's statuses all have a cell. */
 const CELLS = 0x10000
 
 /**
- * A batch's statuses counted before the batch is recorded, then added to a
- * metric's totals with one add per distinct status (a handful, in practice).
+ * A batch's statuses counted before the batch is recorded (with its histogram
+ * buckets: countWithBuckets), then added to a metric's totals with one add per
+ * distinct status (a handful, in practice).
  * Owned by the store (MetricShared); one batch at a time.
  *
  * Even and odd positions count into two tallies: a batch is mostly one status,
@@ -29,28 +32,48 @@ export class StatusTally {
   private distinctCount = 0
   /** The batch the cells hold, so that a recording knows whether its statuses were counted. */
   private counted: ArrayLike<number> | undefined = undefined
+  /** The sum of the counted batch's values. */
+  countedSum = 0
 
   /**
-   * Counts a batch of integer statuses 0..65535 into the empty tally; returns the largest.
-   * The caller empties the tally again (drainInto or clear), whatever happens next.
+   * Counts a batch into the empty tally: its integer statuses 0..65535 and, in
+   * the same pass, each value's histogram bucket into `bucketTally` (left there
+   * for the metric to add) and the values' sum (countedSum). Returns the largest
+   * status. The caller empties both tallies again (MetricShared.clearBatchTally,
+   * or the metric as it records the batch), whatever happens next.
+   *
+   * One pass rather than a pass over the statuses and then one over the values:
+   * the counting hides behind the bucket lookups (in-process, 4.3 -> 3.4 us per
+   * 1,000 samples, against 3.0 without statuses; bench S2-status).
    */
-  count(statuses: ArrayLike<number>): number {
+  countWithBuckets(statuses: ArrayLike<number>, values: ArrayLike<number>, buckets: BucketIndex, bucketTally: Uint32Array): number {
     const { even, odd, distinct } = this
     const n = statuses.length
     let d = 0
+    let sum = 0
     let i = 0
     for (; i + 1 < n; i += 2) {
+      const v = values[i]
+      const w = values[i + 1]
+      sum += v
+      sum += w
+      bucketTally[buckets.of(v)]++
+      bucketTally[buckets.of(w)]++
       const s = statuses[i]
       const t = statuses[i + 1]
       if (even[s]++ === 0 && odd[s] === 0) distinct[d++] = s
       if (odd[t]++ === 0 && even[t] === 0) distinct[d++] = t
     }
     if (i < n) {
+      const v = values[i]
+      sum += v
+      bucketTally[buckets.of(v)]++
       const s = statuses[i]
       if (even[s]++ === 0 && odd[s] === 0) distinct[d++] = s
     }
     this.distinctCount = d
     this.counted = statuses
+    this.countedSum = sum
     let largest = 0
     for (let k = 0; k < d; k++) largest = Math.max(largest, distinct[k])
     return largest
@@ -84,5 +107,6 @@ export class StatusTally {
     }
     this.distinctCount = 0
     this.counted = undefined
+    this.countedSum = 0
   }
 }
