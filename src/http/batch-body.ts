@@ -129,24 +129,25 @@ function scanLatencyBody(body: Buffer, values: Float64Array, statuses: Uint16Arr
       let k = 0
       i = skipWhitespace(body, i + 1)
       const pairEnd = n - 7 // two statuses read eight bytes at a time lie inside the body
+      const words = new DataView(body.buffer, body.byteOffset, n)
       for (;;) {
         // The usual statuses, three digits and a comma each, are read two at a
-        // time in a loop of their own, with unsigned range checks and one exit:
-        // 3.3 -> 2.5 us per 1,000 statuses, in-process (bench S2-status).
-        // Anything else (a shorter status, the last one, whitespace) leaves it
-        // for the general steps below, which come back.
+        // time in a loop of their own, a 32-bit word each (a DataView reads it
+        // unaligned in one load), checked within the word, with one exit: 3.3 -> 2.5 us per 1,000 statuses with a byte
+        // read and check per digit, 2.2 us with words (in-process, bench
+        // S2-status). Anything else (a shorter status, the last one,
+        // whitespace) leaves it for the general steps below, which come back.
         while (i < pairEnd && k < max - 1) {
-          // A status's digits, the first 1-9 (no leading zero) as 0-8.
-          const h1 = body[i] - 0x31
-          const t1 = body[i + 1] - 0x30
-          const u1 = body[i + 2] - 0x30
-          const h2 = body[i + 4] - 0x31
-          const t2 = body[i + 5] - 0x30
-          const u2 = body[i + 6] - 0x30
-          if (h1 >>> 0 > 8 || t1 >>> 0 > 9 || u1 >>> 0 > 9 || body[i + 3] !== 0x2c /* , */) break
-          if (h2 >>> 0 > 8 || t2 >>> 0 > 9 || u2 >>> 0 > 9 || body[i + 7] !== 0x2c /* , */) break
-          statuses[k] = h1 * 100 + t1 * 10 + u1 + 100
-          statuses[k + 1] = h2 * 100 + t2 * 10 + u2 + 100
+          // Each word XORed with `000,`: a status's digit values in the low three bytes, 0 on top.
+          const x = words.getInt32(i, true) ^ 0x2c303030
+          const y = words.getInt32(i + 4, true) ^ 0x2c303030
+          // A byte of 0..0x7f plus 0x76 sets its top bit exactly when it is over 9 (no carry
+          // into the next: 0x7f + 0x76 < 0x100); a byte with its top bit set, or a top byte
+          // that is not 0 (not a comma), fails the mask too. The first digit must not be 0.
+          if (((((x & 0x7f7f7f) + 0x767676) | x) & 0xff808080) !== 0 || (x & 0xff) === 0) break
+          if (((((y & 0x7f7f7f) + 0x767676) | y) & 0xff808080) !== 0 || (y & 0xff) === 0) break
+          statuses[k] = (x & 0xff) * 100 + ((x >> 8) & 0xff) * 10 + ((x >> 16) & 0xff)
+          statuses[k + 1] = (y & 0xff) * 100 + ((y >> 8) & 0xff) * 10 + ((y >> 16) & 0xff)
           k += 2
           i += 8
         }
